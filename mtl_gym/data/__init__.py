@@ -1,0 +1,26 @@
+"""The data layer: text tasks as pre-padded id tensors over one shared vocabulary."""
+
+from .errors import DataError
+from .suites import SUITES, default_data_dir, load_suite
+from .task import IGNORE_INDEX, Batch, RawSplit, RawTask, Split, Task, TaskKind, TaskSuite, build_suite
+from .vectors import load_word_vectors
+from .vocab import VocabConfig, Vocabulary
+
+__all__ = [
+    "IGNORE_INDEX",
+    "SUITES",
+    "Batch",
+    "DataError",
+    "RawSplit",
+    "RawTask",
+    "Split",
+    "Task",
+    "TaskKind",
+    "TaskSuite",
+    "VocabConfig",
+    "Vocabulary",
+    "build_suite",
+    "default_data_dir",
+    "load_suite",
+    "load_word_vectors",
+]

@@ -1,0 +1,105 @@
+"""FDU-MTL / FS-MTL multi-domain sentiment files: ``<domain>.task.train`` and ``<domain>.task.test``.
+
+Each line is ``label<TAB>text`` with label 0 (negative) or 1 (positive). There is no dev file:
+by convention dev is the last 200 lines of the (shuffled) train file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DataError
+from .lines import read_lines, require_text
+from .task import RawSplit, RawTask, TaskKind, hold_out_dev
+
+LABEL_NAMES = ["negative", "positive"]
+
+
+@dataclass(frozen=True)
+class FsmtlConfig:
+    """Options of the FDU-MTL reader."""
+
+    domains: tuple[str, ...] | None = None
+    """Domains to load, in this order; all ``*.task.train`` files of the folder when None."""
+    dev_size: int = 200
+    """The last this-many lines of each train file become the dev split."""
+    drop_test_overlap: bool = False
+    """Drop train-file lines whose text also appears in the test file, before dev is held out
+    (counted as dropped_test_overlap)."""
+
+
+def list_domains(folder: Path) -> list[str]:
+    return sorted(p.name.removesuffix(".task.train") for p in folder.glob("*.task.train"))
+
+
+def read_fsmtl(folder: Path, config: FsmtlConfig = FsmtlConfig()) -> list[RawTask]:
+    folder = Path(folder)
+    domains = list(config.domains) if config.domains else list_domains(folder)
+    if not domains:
+        raise DataError("no *.task.train files found", folder)
+    return [read_domain(folder, domain, config) for domain in domains]
+
+
+def read_domain(folder: Path, domain: str, config: FsmtlConfig) -> RawTask:
+    counts: Counter = Counter()
+    train_path = folder / f"{domain}.task.train"
+    test_path = folder / f"{domain}.task.test"
+    for path in (train_path, test_path):
+        if not path.is_file():
+            raise DataError(f"missing file for domain {domain!r}", path)
+    train_lines = _read_labelled(train_path, counts)
+    test_lines = _read_labelled(test_path, counts)
+
+    # Counted as in the data's DATA_SOURCE.md: repeated lines, and distinct texts shared with test.
+    seen: set[tuple[int, str]] = set()
+    for row in train_lines:
+        counts["train_duplicates"] += row in seen
+        seen.add(row)
+    shared_texts = {text for _, text in train_lines} & {text for _, text in test_lines}
+    counts["train_test_overlap"] = len(shared_texts)
+    kept = train_lines
+    if config.drop_test_overlap:
+        kept = [row for row in train_lines if row[1] not in shared_texts]
+        counts["dropped_test_overlap"] = len(train_lines) - len(kept)
+
+    train = _as_split(kept, str(train_path))
+    train, dev = hold_out_dev(train, config.dev_size)
+    splits = {"train": train, "dev": dev, "test": _as_split(test_lines, str(test_path))}
+    return RawTask(domain, TaskKind.CLASSIFICATION, list(LABEL_NAMES), splits, counts)
+
+
+def _read_labelled(path: Path, counts: Counter) -> list[tuple[int, str]]:
+    rows = []
+    for number, line in read_lines(path, counts):
+        if not line.strip():
+            counts["blank_lines"] += 1
+            continue
+        columns = line.split("\t")
+        if len(columns) != 2:
+            raise DataError(
+                f"expected 2 tab-separated columns (label, text), found {len(columns)}", path, number
+            )
+        label_field, text = columns
+        rows.append(
+            (parse_label(label_field, len(LABEL_NAMES), path, number), require_text(text, path, number))
+        )
+    if not rows:
+        raise DataError("file holds no examples", path)
+    return rows
+
+
+def parse_label(field: str, num_labels: int, path: Path, line: int) -> int:
+    """An integer label in ``range(num_labels)``, or a DataError naming the value."""
+    try:
+        label = int(field.strip())
+    except ValueError:
+        raise DataError(f"non-integer label {field!r}", path, line) from None
+    if not 0 <= label < num_labels:
+        raise DataError(f"unknown label {label}; expected 0..{num_labels - 1}", path, line)
+    return label
+
+
+def _as_split(rows: list[tuple[int, str]], source: str) -> RawSplit:
+    return RawSplit([text for _, text in rows], [label for label, _ in rows], source)

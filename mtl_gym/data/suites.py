@@ -1,0 +1,119 @@
+"""Suites by name, and where real data is found.
+
+Real data is never copied into the repository. It is found, in order, through the
+``data_dir`` argument (``--data-dir``), the ``MTL_GYM_DATA`` environment variable, or
+``../shared/data`` when that folder exists (relative to the working directory, then to the
+checkout holding this package). A suite accepts either its own folder or the data root above it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .conll import ConllConfig, tagging_tasks
+from .errors import DataError
+from .fsmtl import FsmtlConfig, read_fsmtl
+from .generic import FolderConfig, read_folder
+from .synthetic import SyntheticConfig, synthetic_raw_tasks
+from .task import RawTask, TaskSuite, build_suite
+from .vocab import VocabConfig
+
+DATA_ENV = "MTL_GYM_DATA"
+
+
+def default_data_dir() -> Path | None:
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = base.parent / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _locate(data_dir: str | Path | None, folder_name: str, marker: str) -> Path:
+    """The suite's folder: ``data_dir`` itself if it holds ``marker`` files, else ``data_dir/folder_name``."""
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if root is None:
+        raise DataError(f"no data folder: pass --data-dir or set {DATA_ENV}")
+    for candidate in (root, root / folder_name):
+        if any(candidate.glob(marker)):
+            return candidate
+    raise DataError(f"no {folder_name} data here (looked for {marker} in it and in {folder_name}/)", root)
+
+
+def _fsmtl(data_dir, options: dict) -> list[RawTask]:
+    config = _config(FsmtlConfig, options)
+    return read_fsmtl(_locate(data_dir, "fsmtl16", "*.task.train"), config)
+
+
+def _conll2000(data_dir, options: dict) -> list[RawTask]:
+    folder = _locate(data_dir, "conll2000", "train.txt")
+    config = _config(ConllConfig, options)
+    files = {"train": folder / "train.txt", "test": folder / "test.txt"}
+    if config.dev_file:
+        files["dev"] = folder / config.dev_file
+    return tagging_tasks(files, {"pos": 1, "chunk": 2}, config)
+
+
+def _wnut17(data_dir, options: dict) -> list[RawTask]:
+    folder = _locate(data_dir, "wnut17", "wnut17train.conll")
+    files = {
+        "train": folder / "wnut17train.conll",
+        "dev": folder / "emerging.dev.conll",
+        "test": folder / "emerging.test.annotated",
+    }
+    return tagging_tasks(files, {"ner": 1}, _config(ConllConfig, options))
+
+
+def _folder(data_dir, options: dict) -> list[RawTask]:
+    if data_dir is None:
+        raise DataError("the folder suite needs --data-dir pointing at one sub-folder per task")
+    return read_folder(Path(data_dir), _config(FolderConfig, options))
+
+
+def _synthetic(data_dir, options: dict) -> list[RawTask]:
+    return synthetic_raw_tasks(_config(SyntheticConfig, options))
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    read: Callable[[str | Path | None, dict], list[RawTask]]
+    options: type
+    description: str
+
+
+SUITES: dict[str, SuiteSpec] = {
+    "synthetic": SuiteSpec(_synthetic, SyntheticConfig, "generated review-like domains; needs no files"),
+    "fsmtl": SuiteSpec(_fsmtl, FsmtlConfig, "FDU-MTL multi-domain sentiment (fsmtl16: 12 domains)"),
+    "conll2000": SuiteSpec(_conll2000, ConllConfig, "CoNLL-2000 POS tagging and chunking"),
+    "wnut17": SuiteSpec(_wnut17, ConllConfig, "WNUT-17 emerging-entity NER"),
+    "folder": SuiteSpec(_folder, FolderConfig, "generic TSV/CSV/JSONL classification, one folder per task"),
+}
+
+
+def _config(cls: type, options: dict):
+    known = {f.name for f in fields(cls)}
+    unknown = set(options) - known
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for {cls.__name__}; known: {sorted(known)}")
+    # JSON lists (from the CLI or a config file) become tuples, as the frozen configs declare them.
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
+
+
+def load_suite(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    vocab: VocabConfig = VocabConfig(),
+    max_len: int = 128,
+    **options,
+) -> TaskSuite:
+    """Read, check and encode the suite ``name``; ``options`` go to its reader's config."""
+    if name not in SUITES:
+        raise KeyError(f"unknown suite {name!r}; known suites: {sorted(SUITES)}")
+    raw_tasks = SUITES[name].read(data_dir, options)
+    return build_suite(name, raw_tasks, vocab, max_len)

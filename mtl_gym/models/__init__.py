@@ -1,0 +1,21 @@
+"""MTL models: the protocol users implement, and two shipped models."""
+
+from .cnn import ConvEncoderMTL
+from .config import MODELS, ModelConfig
+from .heads import LinearHeadsMTL, SequenceFeatures, TaskSpec, task_specs
+from .lstm import LSTMEncoderMTL
+from .protocol import MTLModel, check_model, shared_parameters
+
+__all__ = [
+    "MODELS",
+    "ConvEncoderMTL",
+    "LSTMEncoderMTL",
+    "LinearHeadsMTL",
+    "MTLModel",
+    "ModelConfig",
+    "SequenceFeatures",
+    "TaskSpec",
+    "check_model",
+    "shared_parameters",
+    "task_specs",
+]

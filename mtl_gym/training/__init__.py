@@ -1,0 +1,44 @@
+"""Training: the single trainer, its optimizers, losses and the one evaluation path."""
+
+from .chunks import chunk_f1, chunks
+from .evaluation import TaskMetrics, evaluate, evaluate_task, split_logits
+from .losses import example_losses, task_loss
+from .optim import EMBEDDING_UPDATES, CombinedOptimizer, OptimizerFactory, adam, build_optimizer
+from .sampling import EpochSampler
+from .trainer import (
+    Backward,
+    Budget,
+    NonFiniteLossError,
+    Snapshot,
+    StepResult,
+    Trainer,
+    TrainerConfig,
+    seed_everything,
+    weighted_sum_backward,
+)
+
+__all__ = [
+    "EMBEDDING_UPDATES",
+    "Backward",
+    "Budget",
+    "CombinedOptimizer",
+    "EpochSampler",
+    "NonFiniteLossError",
+    "OptimizerFactory",
+    "Snapshot",
+    "StepResult",
+    "TaskMetrics",
+    "Trainer",
+    "TrainerConfig",
+    "adam",
+    "build_optimizer",
+    "chunk_f1",
+    "chunks",
+    "evaluate",
+    "evaluate_task",
+    "example_losses",
+    "seed_everything",
+    "split_logits",
+    "task_loss",
+    "weighted_sum_backward",
+]

@@ -1,0 +1,177 @@
+"""The trainer: the only place in mtl-gym where gradient steps happen.
+
+The env, the KD rule and every baseline train through :meth:`Trainer.step`, evaluate through
+:meth:`Trainer.evaluate` and are charged in one budget unit, task-minibatches seen, so that
+their comparisons are fair. A joint step over K tasks costs K.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import Batch, TaskSuite
+from ..models import check_model, shared_parameters
+from .evaluation import TaskMetrics, evaluate
+from .losses import task_loss
+from .optim import OptimizerFactory, adam, build_optimizer
+from .sampling import EpochSampler
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (model init, dropout) in one call."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """How minibatches are drawn and parameters updated."""
+
+    batch_size: int = 16
+    """Examples per minibatch, all from one task (QLS §4.4)."""
+    lr: float = 1e-3
+    """Learning rate of the default Adam and of the sparse embedding optimizer."""
+    embedding_update: str = "sparse"
+    """``sparse`` (SparseAdam on the embedding rows in the batch), ``dense`` or ``frozen``; see training.optim."""
+    eval_batch_size: int = 256
+    """Examples per forward pass during evaluation."""
+    seed: int = 0
+    """Seeds minibatch sampling (model init is seeded by whoever builds the model)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Budget:
+    """Task-minibatches seen, per task; the common currency of every method."""
+
+    per_task: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_task)
+
+
+@dataclass
+class StepResult:
+    tasks: list[int]
+    losses: list[float]
+    """The training loss of each entry of ``tasks``, before the update."""
+
+
+@dataclass
+class Snapshot:
+    """Model and optimizer state at one moment, held in memory."""
+
+    model: dict[str, torch.Tensor]
+    optimizer: Any
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A task's loss was NaN or infinite; the step was abandoned before any parameter changed."""
+
+    def __init__(self, task_name: str, value: float):
+        self.task_name = task_name
+        self.value = value
+        super().__init__(
+            f"task {task_name!r} produced a non-finite training loss ({value}); no update was made"
+        )
+
+
+Backward = Callable[[list[torch.Tensor], list[float], list[Any], list[nn.Parameter]], None]
+"""The gradient-aggregation hook: given per-task losses, their weights, the shared features each
+came from, and the shared parameters, leave gradients in ``.grad``. Gradient methods (PCGrad, MGDA,
+...) replace the default weighted sum here."""
+
+
+def weighted_sum_backward(losses, weights, features, shared) -> None:
+    """Eq. (3) of the QLS paper: backpropagate sum_k alpha_k L_k."""
+    total = sum(w * loss for w, loss in zip(weights, losses, strict=True))
+    total.backward()
+
+
+class Trainer:
+    """Trains ``model`` on ``suite`` one step at a time."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        suite: TaskSuite,
+        config: TrainerConfig = TrainerConfig(),
+        optimizer: OptimizerFactory | None = None,
+        backward: Backward = weighted_sum_backward,
+    ):
+        check_model(model, len(suite))
+        self.model = model
+        self.suite = suite
+        self.config = config
+        self.backward = backward
+        self.optimizer = build_optimizer(
+            model, optimizer or adam(config.lr), config.embedding_update, config.lr
+        )
+        self.samplers = [
+            EpochSampler(len(task.train), config.batch_size, seed=[config.seed, index])
+            for index, task in enumerate(suite)
+        ]
+        self.budget = Budget([0] * len(suite))
+        self.device = next(model.parameters()).device
+
+    def next_batch(self, task_index: int) -> Batch:
+        self._check_task(task_index)
+        return self.suite[task_index].train.batch(self.samplers[task_index].next_index())
+
+    def step(self, tasks: Sequence[int], weights: Sequence[float] | None = None) -> StepResult:
+        """One update on a fresh minibatch of each task in ``tasks`` (a task may repeat).
+
+        Costs ``len(tasks)`` budget units. Raises :class:`NonFiniteLossError` before touching
+        any parameter when a loss is NaN or infinite.
+        """
+        if not tasks:
+            raise ValueError("a step needs at least one task")
+        weights = [1.0] * len(tasks) if weights is None else list(weights)
+        if len(weights) != len(tasks):
+            raise ValueError(f"got {len(weights)} weights for {len(tasks)} tasks")
+        batches = [self.next_batch(t) for t in tasks]
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        losses, features = [], []
+        for task_index, batch in zip(tasks, batches, strict=True):
+            encoded = self.model.encode(batch.tokens.to(self.device), batch.lengths.to(self.device))
+            loss = task_loss(self.model.head(task_index, encoded), batch.labels.to(self.device))
+            losses.append(loss)
+            features.append(encoded)
+        values = [float(loss.detach()) for loss in losses]
+        for task_index, value in zip(tasks, values, strict=True):
+            if not np.isfinite(value):
+                raise NonFiniteLossError(self.suite[task_index].name, value)
+        self.backward(losses, weights, features, shared_parameters(self.model))
+        self.optimizer.step()
+        for task_index in tasks:
+            self.budget.per_task[task_index] += 1
+        return StepResult(list(tasks), values)
+
+    def evaluate(self, split: str = "dev", tasks: list[int] | None = None) -> dict[str, TaskMetrics]:
+        return evaluate(self.model, self.suite, split, tasks, self.config.eval_batch_size)
+
+    def snapshot(self) -> Snapshot:
+        """A deep copy of model and optimizer state (sampling position and budget are not rewound)."""
+        model_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return Snapshot(model_state, copy.deepcopy(self.optimizer.state_dict()))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.model.load_state_dict(snapshot.model)
+        self.optimizer.load_state_dict(copy.deepcopy(snapshot.optimizer))
+
+    def _check_task(self, task_index: int) -> None:
+        if not isinstance(task_index, int | np.integer) or not 0 <= task_index < len(self.suite):
+            raise IndexError(f"task index {task_index!r} is out of range for {len(self.suite)} tasks")
