@@ -127,7 +127,9 @@ def test_generic_folder_all_three_formats(tmp_path):
     rows = generic_rows(12)
     write(tmp_path / "tsv_task" / "train.tsv", "".join(f"{lab}\t{txt}\n" for lab, txt in rows))
     write(tmp_path / "tsv_task" / "test.tsv", "".join(f"{lab}\t{txt}\n" for lab, txt in rows[:6]))
-    csv_text = "id,text,label\n" + "".join(f'{i},"{txt}, quoted",{lab}\n' for i, (lab, txt) in enumerate(rows))
+    csv_text = "id,text,label\n" + "".join(
+        f'{i},"{txt}, quoted",{lab}\n' for i, (lab, txt) in enumerate(rows)
+    )
     write(tmp_path / "csv_task" / "train.csv", csv_text)
     write(tmp_path / "csv_task" / "dev.csv", csv_text)
     write(tmp_path / "csv_task" / "test.csv", csv_text)
@@ -214,7 +216,9 @@ def test_conll_columns_become_tasks(tmp_path):
 def test_conll_column_count_and_bom(tmp_path):
     write(tmp_path / "train.txt", "The DT B-NP\ncat NN\n")
     write(tmp_path / "test.txt", "The DT B-NP\n")
-    with pytest.raises(DataError, match=r"train.txt:2: expected 3 columns like the first token line, found 2"):
+    with pytest.raises(
+        DataError, match=r"train.txt:2: expected 3 columns like the first token line, found 2"
+    ):
         load_suite("conll2000", tmp_path, dev_size=1)
     folder = tmp_path / "wnut"
     write(folder / "wnut17train.conll", "Paris\tB-location\nrocks\tO\n\nhi\tO\n")

@@ -1,8 +1,9 @@
 """Optimizers, and how the word embedding is updated.
 
-Dense Adam over a 30K x 300 embedding dominates a training step on a CPU (82 ms against 14 ms
-with the embedding frozen, measured for the foundation issue), because Adam touches every row
-on every step although a minibatch of 16 short reviews uses a few hundred. The default,
+Dense Adam over a 30K x 300 embedding dominates a training step on a CPU (67 ms against 15 ms
+frozen and 17 ms sparse for the FS-MTL LSTM on fsmtl16; ``python -m benchmarks.trainer_speed``),
+because Adam touches all 9M weights on every step although a minibatch of 16 reviews uses a
+few hundred rows. The default,
 ``sparse``, therefore gives the embedding sparse gradients and ``torch.optim.SparseAdam``
 (which updates only the rows in the batch, keeping lazy moments for the rest) and the other
 parameters the chosen optimizer. ``dense`` is the textbook setting; ``frozen`` keeps pretrained
