@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
-from .lines import read_lines, require_text
+from .lines import label_text_lines, require_text
 from .task import RawSplit, RawTask, TaskKind, hold_out_dev
 
 LABEL_NAMES = ["negative", "positive"]
@@ -71,20 +71,10 @@ def read_domain(folder: Path, domain: str, config: FsmtlConfig) -> RawTask:
 
 
 def _read_labelled(path: Path, counts: Counter) -> list[tuple[int, str]]:
-    rows = []
-    for number, line in read_lines(path, counts):
-        if not line.strip():
-            counts["blank_lines"] += 1
-            continue
-        columns = line.split("\t")
-        if len(columns) != 2:
-            raise DataError(
-                f"expected 2 tab-separated columns (label, text), found {len(columns)}", path, number
-            )
-        label_field, text = columns
-        rows.append(
-            (parse_label(label_field, len(LABEL_NAMES), path, number), require_text(text, path, number))
-        )
+    rows = [
+        (parse_label(label, len(LABEL_NAMES), path, number), require_text(text, path, number))
+        for label, text, number in label_text_lines(path, counts)
+    ]
     if not rows:
         raise DataError("file holds no examples", path)
     return rows

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
-from .lines import read_lines, require_text
+from .lines import label_text_lines, read_lines, require_text
 from .task import RawSplit, RawTask, TaskKind, hold_out_dev
 
 FORMATS = ("tsv", "csv", "jsonl")
@@ -83,7 +83,7 @@ def _find(folder: Path, split: str) -> Path | None:
 
 def _read_rows(path: Path, counts: Counter) -> list[tuple[str, str, int]]:
     """``(label, text, line)`` triples of one file."""
-    reader = {"tsv": _tsv_rows, "csv": _csv_rows, "jsonl": _jsonl_rows}[path.suffix[1:]]
+    reader = {"tsv": label_text_lines, "csv": _csv_rows, "jsonl": _jsonl_rows}[path.suffix[1:]]
     rows = []
     for label, text, line in reader(path, counts):
         if not label.strip():
@@ -92,19 +92,6 @@ def _read_rows(path: Path, counts: Counter) -> list[tuple[str, str, int]]:
     if not rows:
         raise DataError("file holds no examples", path)
     return rows
-
-
-def _tsv_rows(path: Path, counts: Counter):
-    for number, line in read_lines(path, counts):
-        if not line.strip():
-            counts["blank_lines"] += 1
-            continue
-        columns = line.split("\t")
-        if len(columns) != 2:
-            raise DataError(
-                f"expected 2 tab-separated columns (label, text), found {len(columns)}", path, number
-            )
-        yield columns[0], columns[1], number
 
 
 def _csv_rows(path: Path, counts: Counter):

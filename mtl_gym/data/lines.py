@@ -56,3 +56,17 @@ def require_text(text: str, path: Path, line: int) -> str:
     if not text:
         raise DataError("empty text", path, line)
     return text
+
+
+def label_text_lines(path: Path, counts: Counter) -> Iterator[tuple[str, str, int]]:
+    """``(label, text, line_number)`` of a ``label<TAB>text`` file; blank lines are counted and skipped."""
+    for number, line in read_lines(path, counts):
+        if not line.strip():
+            counts["blank_lines"] += 1
+            continue
+        columns = line.split("\t")
+        if len(columns) != 2:
+            raise DataError(
+                f"expected 2 tab-separated columns (label, text), found {len(columns)}", path, number
+            )
+        yield columns[0], columns[1], number

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from .heads import LinearHeadsMTL, SequenceFeatures, TaskSpec
+from .heads import LinearHeadsMTL, SequenceFeatures
 
 
 class ConvEncoderMTL(LinearHeadsMTL):
@@ -15,16 +13,9 @@ class ConvEncoderMTL(LinearHeadsMTL):
     too); their max over real positions is the example feature. No recurrence, so it is several
     times faster than the LSTM at the same sizes."""
 
-    def __init__(
-        self,
-        vocab_size: int,
-        tasks: Sequence[TaskSpec],
-        embedding_dim: int = 300,
-        hidden_dim: int = 100,
-        **kwargs,
-    ):
-        super().__init__(vocab_size, tasks, embedding_dim, hidden_dim, **kwargs)
-        self.conv = nn.Conv1d(embedding_dim, hidden_dim, kernel_size=3, padding=1)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conv = nn.Conv1d(self.embedding.embedding_dim, self.hidden_dim, kernel_size=3, padding=1)
         nn.init.xavier_uniform_(self.conv.weight)
         nn.init.zeros_(self.conv.bias)
 

@@ -29,7 +29,8 @@ def task_specs(suite: TaskSuite) -> list[TaskSpec]:
 
 class LinearHeadsMTL(nn.Module):
     """Base of the shipped models: word embeddings with dropout, a shared encoder that subclasses
-    build and run in ``encode``, and a linear (+softmax in the loss) head per task.
+    add (from ``self.embedding.embedding_dim`` to ``self.hidden_dim``) and run in ``encode``, and
+    a linear (+softmax in the loss) head per task.
 
     Classification heads read ``features.pooled``; tagging heads read ``features.tokens``.
     """
@@ -44,6 +45,7 @@ class LinearHeadsMTL(nn.Module):
         vectors: torch.Tensor | None = None,
     ):
         super().__init__()
+        self.hidden_dim = hidden_dim
         self.kinds = [spec.kind for spec in tasks]
         self.tags_tokens = TaskKind.TAGGING in self.kinds
         self.embedding = make_embedding(vocab_size, embedding_dim, vectors)

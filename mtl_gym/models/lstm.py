@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from .heads import LinearHeadsMTL, SequenceFeatures, TaskSpec
+from .heads import LinearHeadsMTL, SequenceFeatures
 
 
 class LSTMEncoderMTL(LinearHeadsMTL):
@@ -18,16 +16,9 @@ class LSTMEncoderMTL(LinearHeadsMTL):
     on; the QLS paper does not state it.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        tasks: Sequence[TaskSpec],
-        embedding_dim: int = 300,
-        hidden_dim: int = 100,
-        **kwargs,
-    ):
-        super().__init__(vocab_size, tasks, embedding_dim, hidden_dim, **kwargs)
-        self.lstm = nn.LSTM(embedding_dim, hidden_dim, num_layers=1, batch_first=True)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lstm = nn.LSTM(self.embedding.embedding_dim, self.hidden_dim, num_layers=1, batch_first=True)
         for name, weight in self.lstm.named_parameters():
             if name.startswith("weight"):
                 nn.init.xavier_uniform_(weight)
