@@ -72,6 +72,8 @@ class Batch:
     tokens: torch.Tensor
     lengths: torch.Tensor
     labels: torch.Tensor
+    index: torch.Tensor
+    """Positions of the examples in their split (for per-example targets such as KD soft labels)."""
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
@@ -94,7 +96,7 @@ class Split:
         labels = self.labels[index]
         if labels.dim() == 2:
             labels = labels[:, :width]
-        return Batch(self.tokens[index, :width], lengths, labels)
+        return Batch(self.tokens[index, :width], lengths, labels, index)
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,22 @@ vectors fixed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+OptimizerFactory = Callable[[list[nn.Parameter], nn.Module], torch.optim.Optimizer]
+"""Builds the optimizer of the dense trainable parameters; it also gets the model, so that an
+optimizer can tell shared parameters from task heads (``mtl_gym.models.shared_parameters``)."""
 EMBEDDING_UPDATES = ("sparse", "dense", "frozen")
 
 
 def adam(lr: float = 1e-3) -> OptimizerFactory:
-    return partial(torch.optim.Adam, lr=lr)
+    def build(params: list[nn.Parameter], model: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=lr)
+
+    return build
 
 
 class CombinedOptimizer:
@@ -63,7 +67,7 @@ def build_optimizer(
             sparse_weights.append(embedding.weight)
     sparse_ids = {id(p) for p in sparse_weights}
     dense = [p for p in model.parameters() if p.requires_grad and id(p) not in sparse_ids]
-    optimizers = [factory(dense)]
+    optimizers = [factory(dense, model)]
     if sparse_weights:
         optimizers.append(torch.optim.SparseAdam(sparse_weights, lr=lr))
     return CombinedOptimizer(optimizers)

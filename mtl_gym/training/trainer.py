@@ -88,16 +88,36 @@ class NonFiniteLossError(FloatingPointError):
         )
 
 
-Backward = Callable[[list[torch.Tensor], list[float], list[Any], list[nn.Parameter]], None]
-"""The gradient-aggregation hook: given per-task losses, their weights, the shared features each
-came from, and the shared parameters, leave gradients in ``.grad``. Gradient methods (PCGrad, MGDA,
-...) replace the default weighted sum here."""
+@dataclass
+class StepGraph:
+    """What one step computed, handed to the gradient-aggregation hook."""
+
+    tasks: list[int]
+    losses: list[torch.Tensor]
+    """One scalar loss per entry of ``tasks``, still attached to the graph."""
+    weights: list[float]
+    features: list[Any]
+    """The shared features each loss came from (what ``model.encode`` returned for its batch)."""
+    shared_parameters: list[nn.Parameter]
 
 
-def weighted_sum_backward(losses, weights, features, shared) -> None:
+Backward = Callable[[StepGraph], None]
+"""The gradient-aggregation hook: leave gradients in ``.grad`` of every parameter. Gradient
+methods (PCGrad, MGDA, ...) and per-task optimizers (AdaTask) replace the default here."""
+
+
+def weighted_sum_backward(graph: StepGraph) -> None:
     """Eq. (3) of the QLS paper: backpropagate sum_k alpha_k L_k."""
-    total = sum(w * loss for w, loss in zip(weights, losses, strict=True))
+    total = sum(w * loss for w, loss in zip(graph.weights, graph.losses, strict=True))
     total.backward()
+
+
+LossFunction = Callable[[torch.Tensor, Batch], torch.Tensor]
+"""Training loss of one task from its logits and batch; rules may swap a task's (KD does)."""
+
+
+def supervised_loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    return task_loss(logits, batch.labels.to(logits.device))
 
 
 class Trainer:
@@ -124,6 +144,7 @@ class Trainer:
             for index, task in enumerate(suite)
         ]
         self.budget = Budget([0] * len(suite))
+        self.loss_functions: list[LossFunction] = [supervised_loss] * len(suite)
         self.device = next(model.parameters()).device
 
     def next_batch(self, task_index: int) -> Batch:
@@ -147,14 +168,14 @@ class Trainer:
         losses, features = [], []
         for task_index, batch in zip(tasks, batches, strict=True):
             encoded = self.model.encode(batch.tokens.to(self.device), batch.lengths.to(self.device))
-            loss = task_loss(self.model.head(task_index, encoded), batch.labels.to(self.device))
+            loss = self.loss_functions[task_index](self.model.head(task_index, encoded), batch)
             losses.append(loss)
             features.append(encoded)
         values = [float(loss.detach()) for loss in losses]
         for task_index, value in zip(tasks, values, strict=True):
             if not np.isfinite(value):
                 raise NonFiniteLossError(self.suite[task_index].name, value)
-        self.backward(losses, weights, features, shared_parameters(self.model))
+        self.backward(StepGraph(list(tasks), losses, weights, features, shared_parameters(self.model)))
         self.optimizer.step()
         for task_index in tasks:
             self.budget.per_task[task_index] += 1
