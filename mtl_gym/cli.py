@@ -38,15 +38,7 @@ def add_suite_arguments(parser: argparse.ArgumentParser, default: str = "synthet
 
 
 def suite_from_args(args: argparse.Namespace) -> TaskSuite:
-    options = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"mtl-gym: --option expects KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
+    options = parse_assignments(args.option, "--option")
     return load_suite(args.suite, args.data_dir, max_len=args.max_len, **options)
 
 
@@ -87,6 +79,53 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nmean test accuracy {mean_test:.3f}; wall time {time.perf_counter() - start:.1f} s")
 
 
+def parse_assignments(items: list[str], flag: str) -> dict:
+    """``KEY=VALUE`` pairs, VALUE parsed as JSON where it is JSON, else kept as a string."""
+    values = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"mtl-gym: {flag} expects KEY=VALUE, got {item!r}")
+        try:
+            values[key] = json.loads(value)
+        except json.JSONDecodeError:
+            values[key] = value
+    return values
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    # The CLI is the top of the stack: it may reach the baselines, which build on mtl_gym.
+    from baselines.schedulers import make_scheduler
+
+    from .env import EnvConfig, run_schedule
+
+    torch.set_num_threads(args.threads)
+    suite = suite_from_args(args)
+    result = run_schedule(
+        make_scheduler(args.method),
+        suite,
+        args.budget,
+        args.seed,
+        method=args.method,
+        model=ModelConfig(name=args.model),
+        env_config=EnvConfig.from_dict(parse_assignments(args.env, "--env")),
+        trainer=TrainerConfig(**parse_assignments(args.trainer, "--trainer")),
+    )
+    if args.json:
+        print(result.to_json())
+        return
+    print(
+        f"{result.method} on {result.suite}, seed {result.seed}, budget {result.budget}: {result.wall_s:.1f} s"
+    )
+    print(f"{'task':<24}{'chosen':>8}{'dev acc':>9}{'best dev':>10}{'test acc':>10}")
+    for name, metrics in result.tasks.items():
+        print(
+            f"{name:<24}{result.action_counts[name]:>8}{metrics['dev_acc']:>9.3f}"
+            f"{metrics['best_dev_acc']:>10.3f}{metrics['test_acc']:>10.3f}"
+        )
+    print(f"average test accuracy {result.avg_test_acc:.3f}, dev {result.avg_dev_acc:.3f}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtl-gym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +149,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(run=cmd_demo)
+
+    run = commands.add_parser("run", help="train one model to a budget under a scheduler, through the env")
+    add_suite_arguments(run)
+    run.add_argument("--method", required=True, help="scheduler: uniform, random or single:<task>")
+    run.add_argument("--budget", type=int, required=True, help="task-minibatches to train")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--model", default="lstm", choices=sorted(MODELS), help="shipped model (default: %(default)s)"
+    )
+    run.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="an EnvConfig field; repeatable"
+    )
+    run.add_argument(
+        "--trainer",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a TrainerConfig field; repeatable",
+    )
+    run.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.set_defaults(run=cmd_run)
     return parser
 
 

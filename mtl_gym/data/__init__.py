@@ -4,11 +4,13 @@ from .errors import DataError
 from .suites import SUITES, default_data_dir, load_suite
 from .task import IGNORE_INDEX, Batch, RawSplit, RawTask, Split, Task, TaskKind, TaskSuite, build_suite
 from .vectors import load_word_vectors
-from .vocab import VocabConfig, Vocabulary
+from .vocab import PAD_ID, UNK_ID, VocabConfig, Vocabulary
 
 __all__ = [
     "IGNORE_INDEX",
+    "PAD_ID",
     "SUITES",
+    "UNK_ID",
     "Batch",
     "DataError",
     "RawSplit",

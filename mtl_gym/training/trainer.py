@@ -56,6 +56,8 @@ class Budget:
     """Task-minibatches seen, per task; the common currency of every method."""
 
     per_task: list[int]
+    samples: list[int]
+    """Training examples seen, per task."""
 
     @property
     def total(self) -> int:
@@ -143,7 +145,7 @@ class Trainer:
             EpochSampler(len(task.train), config.batch_size, seed=[config.seed, index])
             for index, task in enumerate(suite)
         ]
-        self.budget = Budget([0] * len(suite))
+        self.budget = Budget([0] * len(suite), [0] * len(suite))
         self.loss_functions: list[LossFunction] = [supervised_loss] * len(suite)
         self.device = next(model.parameters()).device
 
@@ -177,8 +179,9 @@ class Trainer:
                 raise NonFiniteLossError(self.suite[task_index].name, value)
         self.backward(StepGraph(list(tasks), losses, weights, features, shared_parameters(self.model)))
         self.optimizer.step()
-        for task_index in tasks:
+        for task_index, batch in zip(tasks, batches, strict=True):
             self.budget.per_task[task_index] += 1
+            self.budget.samples[task_index] += len(batch)
         return StepResult(list(tasks), values)
 
     def evaluate(self, split: str = "dev", tasks: list[int] | None = None) -> dict[str, TaskMetrics]:

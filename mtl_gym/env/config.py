@@ -1,0 +1,96 @@
+"""The env's settings, as one dataclass that round-trips to JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+from .uncertainty import UNCERTAINTY_MEASURES
+
+REWARD_MODES = ("loss", "loss-decrease")
+REWARD_SETS = ("sample", "hard", "dev")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Observation, reward and episode settings of :class:`MTLSchedulingEnv` (QLS §4.2-4.4)."""
+
+    bins: int = 20
+    """nb, the histogram bins per task (QLS §4.4: 20)."""
+    uncertainty: str = "margin"
+    """Uncertainty behind the histogram: margin (the paper's best, eq. 4), entropy or least-confidence."""
+    hard_samples: int = 16
+    """M, the dev samples of highest loss per task whose uncertainty forms the histogram."""
+    refresh_every: int = 100
+    """R, training steps between re-selections of the hard samples (each costs a full dev pass)."""
+    reward: str = "loss"
+    """``loss``: -(sum over tasks of dev loss), the paper's reward. ``loss-decrease``: the fall of that
+    sum since the previous step, a denser credit signal for the action just taken."""
+    reward_set: str = "sample"
+    """Dev samples behind the reward: ``sample`` (a fixed random subset of reward_samples per task,
+    drawn at reset: an unbiased estimate of the dev loss at a fraction of the cost), ``hard`` (the
+    hard samples; free, but biased to hard cases) or ``dev`` (the whole dev split every step, as
+    the paper; slow)."""
+    reward_samples: int = 32
+    """Dev samples per task in the reward subset when reward_set is ``sample``."""
+    penalty: float = -10.0
+    """Reward when mean accuracy falls under penalty_threshold x the mean single-task reference (QLS §4.3)."""
+    penalty_threshold: float = 0.95
+    """Fraction of the single-task reference accuracy below which the penalty applies."""
+    reference: tuple[float, ...] | str | None = None
+    """Single-task dev accuracies per task, ``"auto"`` to compute (and cache) them by training each task
+    alone, or None for no penalty."""
+    reference_budget: int = 1000
+    """Minibatches per task for ``reference="auto"``."""
+    episode_steps: int = 10_000
+    """Env steps per episode; the paper resets the MTL model every 10K steps."""
+    steps_per_action: int = 1
+    """Training steps on the chosen task per env step (decisions per minibatch = 1 / this)."""
+    extra_features: bool = False
+    """Append per-task reward-set loss and the fraction of the episode elapsed to the observation."""
+    probe_chunk_size: int = 64
+    """Probe samples per forward pass of the batched inference."""
+    batch_probes: bool = True
+    """Run all tasks' probes through the shared encoder together (needs row-splittable features)."""
+    torch_threads: int | None = None
+    """If set, torch threads for this process (1 in vector-env workers, so they do not oversubscribe)."""
+
+    def __post_init__(self):
+        checks = {
+            "uncertainty": (self.uncertainty, UNCERTAINTY_MEASURES),
+            "reward": (self.reward, REWARD_MODES),
+            "reward_set": (self.reward_set, REWARD_SETS),
+        }
+        for name, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"EnvConfig.{name} must be one of {allowed}, got {value!r}")
+        for name in (
+            "bins",
+            "hard_samples",
+            "refresh_every",
+            "reward_samples",
+            "episode_steps",
+            "steps_per_action",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if isinstance(self.reference, str) and self.reference != "auto":
+            raise ValueError(
+                f"EnvConfig.reference must be a list of accuracies, 'auto' or None, got {self.reference!r}"
+            )
+        if isinstance(self.reference, list):
+            object.__setattr__(self, "reference", tuple(self.reference))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> EnvConfig:
+        known = {f.name for f in fields(cls)}
+        if unknown := set(values) - known:
+            raise ValueError(f"unknown EnvConfig field(s) {sorted(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> EnvConfig:
+        return cls.from_dict(json.loads(text))

@@ -1,0 +1,242 @@
+"""MTLSchedulingEnv: the scheduling problem of the QLS paper (§4.2-4.4) as a Gymnasium env.
+
+Each step trains the MTL model on a minibatch of the task the action picks. The observation is
+the concatenated, normalised histogram of each task's uncertainty over its hard dev samples; the
+reward is minus the summed dev loss, or the penalty when mean accuracy falls under 95% of the
+single-task reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from ..data import IGNORE_INDEX, TaskSuite, load_suite
+from ..models import ModelConfig
+from ..training import (
+    NonFiniteLossError,
+    OptimizerFactory,
+    Trainer,
+    TrainerConfig,
+    seed_everything,
+    task_loss,
+)
+from ..training.trainer import Backward, weighted_sum_backward
+from .config import EnvConfig
+from .probes import ProbeSet, hardest_examples
+from .reference import reference_accuracies
+from .rules import Rule
+from .uncertainty import histogram, uncertainty
+
+ModelFactory = Callable[[TaskSuite], nn.Module]
+
+
+class InvalidActionError(ValueError):
+    """An action that is not an allowed task index; nothing was trained."""
+
+
+class MTLSchedulingEnv(gym.Env):
+    """Choose which task the shared model trains on next.
+
+    ``suite`` is a TaskSuite or a suite name (with ``data_dir`` and ``suite_options``); ``model``
+    is any callable returning a module that follows :mod:`mtl_gym.models.protocol` (a
+    ``ModelConfig`` or its dict by default); ``rules`` mask actions, add loss terms and end episodes.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        suite: TaskSuite | str = "synthetic",
+        model: ModelFactory | dict | None = None,
+        config: EnvConfig | dict | None = None,
+        trainer: TrainerConfig | dict | None = None,
+        rules: Sequence[Rule] = (),
+        data_dir: str | Path | None = None,
+        suite_options: dict | None = None,
+        optimizer: OptimizerFactory | None = None,
+        backward: Backward = weighted_sum_backward,
+    ):
+        self.config = config if isinstance(config, EnvConfig) else EnvConfig.from_dict(config or {})
+        if self.config.torch_threads:
+            torch.set_num_threads(self.config.torch_threads)
+        self.suite = (
+            suite if isinstance(suite, TaskSuite) else load_suite(suite, data_dir, **(suite_options or {}))
+        )
+        self.model_factory = model if callable(model) else ModelConfig(**(model or {}))
+        self.trainer_config = (
+            trainer if isinstance(trainer, TrainerConfig) else TrainerConfig(**(trainer or {}))
+        )
+        self.rules = list(rules)
+        self.optimizer_factory = optimizer
+        self.backward = backward
+        self.num_tasks = len(self.suite)
+        self.reference = self._reference()
+
+        bins = self.config.bins
+        self.action_space = spaces.Discrete(self.num_tasks)
+        low = np.zeros(self.num_tasks * bins, dtype=np.float32)
+        high = np.ones(self.num_tasks * bins, dtype=np.float32)
+        if self.config.extra_features:
+            low = np.concatenate([low, np.zeros(self.num_tasks + 1, dtype=np.float32)])
+            high = np.concatenate([high, np.full(self.num_tasks, np.inf, dtype=np.float32), [1.0]]).astype(
+                np.float32
+            )
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        self.trainer: Trainer | None = None
+
+    def _reference(self) -> np.ndarray | None:
+        reference = self.config.reference
+        if reference == "auto":
+            reference = reference_accuracies(
+                self.suite, self.model_factory, self.trainer_config, self.config.reference_budget
+            )
+        if reference is None:
+            return None
+        if len(reference) != self.num_tasks:
+            raise ValueError(f"got {len(reference)} reference accuracies for {self.num_tasks} tasks")
+        return np.asarray(reference, dtype=np.float64)
+
+    # -- episode --------------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        model_seed = int(self.np_random.integers(2**31 - 1))
+        seed_everything(model_seed)
+        config = TrainerConfig(**{**self.trainer_config.to_dict(), "seed": model_seed})
+        self.trainer = Trainer(
+            self.model_factory(self.suite), self.suite, config, self.optimizer_factory, self.backward
+        )
+        self.steps = 0
+        self.reward_index = [self._reward_index(task) for task in self.suite]
+        for rule in self.rules:
+            rule.reset(self)
+        self._refresh_probes()
+        observation, self._metrics = self._observe()
+        self._previous_loss = float(sum(self._metrics["loss"]))
+        return observation, self._info()
+
+    def _reward_index(self, task) -> torch.Tensor:
+        size = len(task.dev)
+        if self.config.reward_set == "dev":
+            return torch.arange(size)
+        if self.config.reward_set == "hard":
+            return torch.empty(0, dtype=torch.long)
+        chosen = self.np_random.choice(size, size=min(self.config.reward_samples, size), replace=False)
+        return torch.from_numpy(np.sort(chosen))
+
+    def _refresh_probes(self) -> None:
+        self.hard_index = [
+            hardest_examples(
+                self.trainer.model,
+                self.suite,
+                t,
+                self.config.hard_samples,
+                self.trainer_config.eval_batch_size,
+            )
+            for t in range(self.num_tasks)
+        ]
+        reward_index = self.hard_index if self.config.reward_set == "hard" else self.reward_index
+        self.probes = ProbeSet(
+            self.suite, self.hard_index, reward_index, self.config.probe_chunk_size, self.config.batch_probes
+        )
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        if self.trainer is None:
+            raise RuntimeError("call reset() before step()")
+        task = self._check_action(action)
+        try:
+            for _ in range(self.config.steps_per_action):
+                extra_tasks, extra_weights = [], []
+                for rule in self.rules:
+                    tasks, weights = rule.extra_tasks(self, task)
+                    extra_tasks += tasks
+                    extra_weights += weights
+                self.trainer.step([task, *extra_tasks], [1.0, *extra_weights])
+                self.steps += 1
+                for rule in self.rules:
+                    rule.after_step(self)
+                if self.steps % self.config.refresh_every == 0:
+                    self._refresh_probes()
+        except NonFiniteLossError as err:
+            info = self._info()
+            info["nan_loss"] = {"task": err.task_name, "value": err.value}
+            return self._last_observation, float(self.config.penalty), False, True, info
+        observation, self._metrics = self._observe()
+        reward = self._reward()
+        terminated = any(rule.done(self) for rule in self.rules)
+        truncated = self.steps >= self.config.episode_steps * self.config.steps_per_action
+        return observation, reward, terminated, truncated, self._info()
+
+    def _check_action(self, action: Any) -> int:
+        value = np.asarray(action)
+        if value.size != 1 or not np.issubdtype(value.dtype, np.integer):
+            raise InvalidActionError(f"an action is one integer task index, got {action!r}")
+        task = int(value.reshape(()))
+        if not 0 <= task < self.num_tasks:
+            raise InvalidActionError(f"action {task} is out of range for {self.num_tasks} tasks")
+        if not self.action_masks()[task]:
+            raise InvalidActionError(f"action {task} ({self.suite[task].name!r}) is masked")
+        return task
+
+    def action_masks(self) -> np.ndarray:
+        """Bool mask over actions, True = allowed (the sb3-contrib convention)."""
+        mask = np.ones(self.num_tasks, dtype=bool)
+        for rule in self.rules:
+            mask &= rule.allowed(self)
+        return mask
+
+    # -- observation and reward -----------------------------------------------------------------
+
+    def _observe(self) -> tuple[np.ndarray, dict]:
+        logits = self.probes.logits(self.trainer.model)
+        parts, losses, accuracies = [], [], []
+        for t, task_logits in enumerate(logits):
+            probes = self.probes.tasks[t]
+            probabilities = task_logits.softmax(-1)
+            hard = probabilities[probes.hard]
+            if hard.dim() == 3:  # tagging: per-token uncertainty over real tokens
+                hard = hard[probes.labels[probes.hard].ne(IGNORE_INDEX)]
+            parts.append(histogram(uncertainty(hard, self.config.uncertainty), self.config.bins))
+            reward_logits, reward_labels = task_logits[probes.reward], probes.labels[probes.reward]
+            losses.append(float(task_loss(reward_logits, reward_labels)))
+            real = reward_labels.ne(IGNORE_INDEX)
+            accuracies.append(float((reward_logits.argmax(-1).eq(reward_labels) & real).sum() / real.sum()))
+        if self.config.extra_features:
+            elapsed = self.steps / (self.config.episode_steps * self.config.steps_per_action)
+            parts += [torch.tensor(losses), torch.tensor([min(elapsed, 1.0)])]
+        observation = torch.cat(parts).numpy().astype(np.float32)
+        self._last_observation = observation
+        return observation, {"loss": losses, "accuracy": accuracies}
+
+    def _reward(self) -> float:
+        total = float(sum(self._metrics["loss"]))
+        reward = -total if self.config.reward == "loss" else self._previous_loss - total
+        self._previous_loss = total
+        if self.reference is not None:
+            mean_accuracy = float(np.mean(self._metrics["accuracy"]))
+            if mean_accuracy < self.config.penalty_threshold * float(self.reference.mean()):
+                return float(self.config.penalty)
+        return reward
+
+    def _info(self) -> dict:
+        names = self.suite.names
+        info = {
+            "step": self.steps,
+            "dev_loss": dict(zip(names, self._metrics["loss"], strict=True)),
+            "dev_accuracy": dict(zip(names, self._metrics["accuracy"], strict=True)),
+            "minibatches": dict(zip(names, self.trainer.budget.per_task, strict=True)),
+            "samples": dict(zip(names, self.trainer.budget.samples, strict=True)),
+            "budget": self.trainer.budget.total,
+            "action_mask": self.action_masks(),
+        }
+        for rule in self.rules:
+            info.update(rule.info())
+        return info
