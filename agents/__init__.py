@@ -1,4 +1,10 @@
-"""Scheduler agents that learn which task to train next (QLS: a DQN on Stable-Baselines3).
+"""Scheduler agents that learn which task to train next.
 
-Empty until the QLS issue lands; it sits above ``mtl_gym`` and below ``benchmarks``.
+``agents.QLS`` is the Q-learning scheduler of the QLS paper: SB3's DQN with Boltzmann-Gumbel
+exploration and action masking. It sits above ``mtl_gym`` (it trains on the env) and beside
+``baselines``.
 """
+
+from .qls import QLS, QLSScheduler
+
+__all__ = ["QLS", "QLSScheduler"]

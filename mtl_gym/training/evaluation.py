@@ -32,7 +32,7 @@ def split_logits(
     task: Task,
     split: str = "dev",
     index: torch.Tensor | None = None,
-    batch_size: int = 256,
+    batch_size: int = 64,
 ) -> Iterator[tuple[torch.Tensor, Batch, torch.Tensor]]:
     """``(positions, batch, logits)`` over the examples ``index`` (default: the whole split), in
     inference mode. Examples are visited shortest first so that each batch carries little padding;
@@ -55,7 +55,7 @@ def split_logits(
 
 
 def evaluate_task(
-    model: nn.Module, task_index: int, task: Task, split: str = "dev", batch_size: int = 256
+    model: nn.Module, task_index: int, task: Task, split: str = "dev", batch_size: int = 64
 ) -> TaskMetrics:
     loss_sum = 0.0
     correct = count = 0
@@ -89,7 +89,7 @@ def evaluate(
     suite: TaskSuite,
     split: str = "dev",
     tasks: list[int] | None = None,
-    batch_size: int = 256,
+    batch_size: int = 64,
 ) -> dict[str, TaskMetrics]:
     """Metrics of every task (or of ``tasks``) on ``split``, keyed by task name."""
     indices = range(len(suite)) if tasks is None else tasks

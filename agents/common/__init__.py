@@ -1,0 +1,1 @@
+"""What the agents share: action masks and the replay buffer that stores them."""

@@ -1,0 +1,166 @@
+"""QLS: the Q-learning scheduler of "Learning to schedule multi-task training" (QLS paper §4.3-4.4).
+
+A DQN (Stable-Baselines3's, extended rather than rewritten) whose state is the env's histogram of
+task uncertainty and whose actions are tasks. What differs from SB3's DQN:
+
+- exploration is Boltzmann-Gumbel (§4.3) by default, or annealed Boltzmann or epsilon-greedy;
+- action masks hold end to end: warm-up sampling, exploration and greedy choice range over
+  allowed actions only, and the TD target maxes over the next state's allowed actions, with the
+  mask stored alongside each transition (SB3's DQN has no masking);
+- ``predict`` takes ``action_masks=`` the way sb3-contrib's MaskablePPO does.
+
+Paper defaults: gamma = 0.99, nb = 20 bins (an env setting), randomly initialised Q-values (SB3's
+default initialisation of the Q-network).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from stable_baselines3 import DQN
+from stable_baselines3.common.buffers import ReplayBuffer
+
+from ..common.buffers import MaskableReplayBuffer, MaskableReplayBufferSamples
+from ..common.masking import MASK_KEY, env_action_masks, masked_argmax, random_allowed
+from .exploration import EXPLORATIONS, Exploration
+
+
+class QLS(DQN):
+    """DQN with Boltzmann-Gumbel exploration and action masking.
+
+    :param exploration: ``boltzmann-gumbel`` (the paper's), ``boltzmann`` (temperature annealed
+        over training, as the paper's text describes) or ``epsilon-greedy`` (for comparison).
+    :param exploration_kwargs: the strategy's settings: ``c`` for Boltzmann-Gumbel (beta_a =
+        c / sqrt(N_a), in the units of Q); ``initial``, ``final``, ``fraction`` for the others.
+    Other arguments are SB3 DQN's. Defaults differ from SB3's where our episodes are short:
+    ``target_update_interval=500`` (SB3: 10,000 steps, longer than most runs here) and
+    ``learning_starts=100``.
+    """
+
+    def __init__(
+        self,
+        policy: str | type = "MlpPolicy",
+        env: Any = None,
+        exploration: str = "boltzmann-gumbel",
+        exploration_kwargs: dict | None = None,
+        gamma: float = 0.99,
+        learning_starts: int = 100,
+        target_update_interval: int = 500,
+        **kwargs: Any,
+    ):
+        if exploration not in EXPLORATIONS:
+            raise ValueError(f"unknown exploration {exploration!r}; expected one of {sorted(EXPLORATIONS)}")
+        self.exploration = exploration
+        self.exploration_kwargs = dict(exploration_kwargs or {})
+        kwargs.setdefault("replay_buffer_class", MaskableReplayBuffer)
+        super().__init__(
+            policy,
+            env,
+            gamma=gamma,
+            learning_starts=learning_starts,
+            target_update_interval=target_update_interval,
+            **kwargs,
+        )
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        rng = np.random.default_rng(self.seed)
+        self.explorer: Exploration = EXPLORATIONS[self.exploration](
+            int(self.action_space.n), rng, **self.exploration_kwargs
+        )
+
+    # -- acting ---------------------------------------------------------------------------------
+
+    def q_values(self, observation: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Q-values ``[n, n_actions]`` and whether ``observation`` was a batch."""
+        tensor, vectorized = self.policy.obs_to_tensor(observation)
+        with torch.no_grad():
+            return self.q_net(tensor).cpu().numpy(), vectorized
+
+    def _masks(self, action_masks: np.ndarray | None, rows: int) -> np.ndarray:
+        if action_masks is None:
+            if self.env is None:
+                return np.ones((rows, int(self.action_space.n)), dtype=bool)
+            return env_action_masks(self.env)
+        return np.asarray(action_masks, dtype=bool).reshape(rows, -1)
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+        action_masks: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """Greedy (``deterministic``) or exploratory actions over the allowed ones. Without
+        ``action_masks`` the masks come from the agent's env, else every action is allowed."""
+        q_values, vectorized = self.q_values(observation)
+        masks = self._masks(action_masks, len(q_values))
+        if deterministic:
+            actions = masked_argmax(q_values, masks)
+        else:
+            actions = self.explorer.choose(q_values, masks, self._current_progress_remaining)
+        return (actions if vectorized else actions[0]), state
+
+    def _sample_action(
+        self, learning_starts: int, action_noise=None, n_envs: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        masks = env_action_masks(self.env)
+        if self.num_timesteps < learning_starts:
+            actions = random_allowed(masks, self.explorer.rng)
+        else:
+            q_values, _ = self.q_values(self._last_obs)
+            actions = self.explorer.choose(q_values, masks, self._current_progress_remaining)
+        self.explorer.record(actions)
+        for name, value in self.explorer.stats().items():
+            self.logger.record(f"exploration/{name}", value)
+        return actions, actions
+
+    def _store_transition(
+        self, replay_buffer: ReplayBuffer, buffer_action, new_obs, reward, dones, infos
+    ) -> None:
+        # An env that reports its next-state mask in info is read from there (right under
+        # autoreset); otherwise the env is asked, which is right for every transition that does not
+        # end an episode, and a terminated one is never bootstrapped.
+        missing = [i for i, info in enumerate(infos) if MASK_KEY not in info]
+        if missing:
+            masks = env_action_masks(self.env)
+            for i in missing:
+                infos[i][MASK_KEY] = masks[i]
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+
+    # -- learning -------------------------------------------------------------------------------
+
+    def td_target(self, replay_data: MaskableReplayBufferSamples) -> torch.Tensor:
+        """r + gamma (1 - done) max over the next state's *allowed* actions of Q_target."""
+        discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+        with torch.no_grad():
+            next_q = self.q_net_target(replay_data.next_observations)
+            next_q = next_q.masked_fill(~replay_data.next_action_masks, -torch.inf).max(dim=1).values
+            # A final state may mask every action; it is never bootstrapped, but 0 * -inf is NaN.
+            next_q = torch.where(torch.isfinite(next_q), next_q, torch.zeros_like(next_q)).reshape(-1, 1)
+            return replay_data.rewards + (1 - replay_data.dones) * discounts * next_q
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """SB3 DQN's update, with the masked TD target of :meth:`td_target`."""
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        losses = []
+        for _ in range(gradient_steps):
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            target = self.td_target(replay_data)
+            current = torch.gather(
+                self.q_net(replay_data.observations), dim=1, index=replay_data.actions.long()
+            )
+            loss = F.smooth_l1_loss(current, target)
+            losses.append(loss.item())
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", np.mean(losses))
