@@ -8,11 +8,10 @@ import sys
 import time
 
 import torch
-from tqdm import tqdm
 
 from .data import SUITES, DataError, TaskSuite, load_suite
 from .models import MODELS, ModelConfig
-from .training import Trainer, TrainerConfig, seed_everything
+from .training import TrainerConfig
 
 
 def add_suite_arguments(parser: argparse.ArgumentParser, default: str = "synthetic") -> None:
@@ -57,26 +56,52 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    # The CLI is the top of the stack: it may reach the agents and baselines built on mtl_gym.
+    from agents import QLSScheduler
+    from agents.qls import TrainAgentConfig, train_agent
+    from baselines.schedulers import make_scheduler
+
+    from .env import run_schedule
+
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     suite = suite_from_args(args)
-    seed_everything(args.seed)
-    model = ModelConfig(name=args.model)(suite)
-    trainer = Trainer(model, suite, TrainerConfig(seed=args.seed))
-    print(
-        f"Training the {args.model} MTL model round-robin on {len(suite)} {suite.name} tasks for {args.budget} task-minibatches"
+    model = {"name": args.model}
+    config = TrainAgentConfig(
+        suite=suite.name,
+        model=model,
+        env={"episode_steps": args.budget},
+        timesteps=args.timesteps,
+        seed=args.seed,
     )
-    for step in tqdm(range(args.budget), desc="training", unit="batch", disable=args.quiet):
-        trainer.step([step % len(suite)])
-    dev, test = trainer.evaluate("dev"), trainer.evaluate("test")
-    print(f"\n{'task':<16}{'train':>7}{'seen':>7}{'dev acc':>9}{'test acc':>10}{'test loss':>11}")
-    for index, task in enumerate(suite):
-        print(
-            f"{task.name:<16}{len(task.train):>7}{trainer.budget.per_task[index]:>7}"
-            f"{dev[task.name].accuracy:>9.3f}{test[task.name].accuracy:>10.3f}{test[task.name].loss:>11.3f}"
-        )
-    mean_test = sum(m.accuracy for m in test.values()) / len(test)
-    print(f"\nmean test accuracy {mean_test:.3f}; wall time {time.perf_counter() - start:.1f} s")
+    print(
+        f"1. Training a QLS agent for {args.timesteps} env steps on {len(suite)} {suite.name} tasks ({args.model} model)"
+    )
+    record = train_agent(config, args.out, progress_bar=not args.quiet, suite=suite)
+    print(f"   {record['wall_s']:.0f} s; agent, curves.csv and curves.png in {args.out}/")
+    seeds = range(args.seed + 1, args.seed + 1 + args.seeds)
+    print(
+        f"2. Training fresh MTL models for {args.budget} task-minibatches under each scheduler, seeds {list(seeds)}"
+    )
+    schedulers = {
+        "qls (greedy)": lambda: QLSScheduler(f"{args.out}/agent.zip"),
+        "uniform": lambda: make_scheduler("uniform"),
+        "random": lambda: make_scheduler("random"),
+    }
+    results = {
+        name: [run_schedule(make(), suite, args.budget, seed, method=name, model=model) for seed in seeds]
+        for name, make in schedulers.items()
+    }
+    names = suite.names
+    print(
+        f"\n{'scheduler':<14}" + "".join(f"{n[:11]:>12}" for n in names) + f"{'average':>10}   tasks chosen"
+    )
+    for name, runs in results.items():
+        per_task = [sum(r.tasks[n]["test_acc"] for r in runs) / len(runs) for n in names]
+        average = sum(r.avg_test_acc for r in runs) / len(runs)
+        counts = [sum(r.action_counts[n] for r in runs) for n in names]
+        print(f"{name:<14}" + "".join(f"{a:>12.3f}" for a in per_task) + f"{average:>10.3f}   {counts}")
+    print(f"\nmean test accuracy over {args.seeds} seeds; wall time {time.perf_counter() - start:.0f} s")
 
 
 def parse_assignments(items: list[str], flag: str) -> dict:
@@ -101,8 +126,16 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     suite = suite_from_args(args)
+    if args.method == "qls":
+        if not args.agent:
+            raise SystemExit("mtl-gym: --method qls needs --agent DIR/agent.zip")
+        from agents import QLSScheduler
+
+        scheduler = QLSScheduler(args.agent)
+    else:
+        scheduler = make_scheduler(args.method)
     result = run_schedule(
-        make_scheduler(args.method),
+        scheduler,
         suite,
         args.budget,
         args.seed,
@@ -126,6 +159,27 @@ def cmd_run(args: argparse.Namespace) -> None:
     print(f"average test accuracy {result.avg_test_acc:.3f}, dev {result.avg_dev_acc:.3f}")
 
 
+def cmd_train_agent(args: argparse.Namespace) -> None:
+    from agents.qls import TrainAgentConfig, train_agent
+
+    torch.set_num_threads(args.threads)
+    options = {**parse_assignments(args.option, "--option"), "max_len": args.max_len}
+    config = TrainAgentConfig(
+        suite=args.suite,
+        data_dir=args.data_dir,
+        suite_options=options,
+        model={"name": args.model},
+        env=parse_assignments(args.env, "--env"),
+        timesteps=args.timesteps,
+        exploration=args.exploration,
+        seed=args.seed,
+    )
+    record = train_agent(config, args.out, progress_bar=not args.quiet)
+    print(
+        f"trained for {args.timesteps} env steps in {record['wall_s']:.1f} s; wrote {args.out}/agent.zip, curves.csv, curves.png"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtl-gym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -136,14 +190,26 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=cmd_info)
 
     demo = commands.add_parser(
-        "demo", help="train the default MTL model on the synthetic suite and print per-task results"
+        "demo", help="train a small QLS agent on the synthetic suite and compare it with uniform and random"
     )
     add_suite_arguments(demo)
     demo.add_argument(
-        "--model", default="lstm", choices=sorted(MODELS), help="shipped model (default: %(default)s)"
+        "--model", default="cnn", choices=sorted(MODELS), help="MTL model (default: %(default)s, fast)"
     )
     demo.add_argument(
-        "--budget", type=int, default=2000, help="task-minibatches to train (default: %(default)s)"
+        "--timesteps", type=int, default=1000, help="agent training env steps (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--budget",
+        type=int,
+        default=200,
+        help="task-minibatches per run and per episode (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--seeds", type=int, default=2, help="evaluation seeds per scheduler (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--out", default="runs/demo", help="where the agent and its curves go (default: %(default)s)"
     )
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
@@ -152,7 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train one model to a budget under a scheduler, through the env")
     add_suite_arguments(run)
-    run.add_argument("--method", required=True, help="scheduler: uniform, random or single:<task>")
+    run.add_argument(
+        "--method", required=True, help="scheduler: uniform, random, single:<task> or qls (with --agent)"
+    )
+    run.add_argument("--agent", default=None, help="a trained QLS agent.zip, for --method qls")
     run.add_argument("--budget", type=int, required=True, help="task-minibatches to train")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument(
@@ -171,6 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.set_defaults(run=cmd_run)
+
+    train = commands.add_parser("train-agent", help="train a QLS agent on the scheduling env")
+    add_suite_arguments(train)
+    train.add_argument("--timesteps", type=int, required=True, help="env steps of agent training")
+    train.add_argument(
+        "--out", required=True, help="folder for agent.zip, curves.csv, curves.png, config.json"
+    )
+    train.add_argument(
+        "--model", default="lstm", choices=sorted(MODELS), help="MTL model in the env (default: %(default)s)"
+    )
+    train.add_argument(
+        "--exploration", default="boltzmann-gumbel", help="boltzmann-gumbel, boltzmann or epsilon-greedy"
+    )
+    train.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="an EnvConfig field; repeatable"
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=cmd_train_agent)
     return parser
 
 

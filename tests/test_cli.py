@@ -41,12 +41,74 @@ def test_info_bad_data_dir_is_a_clear_error(tmp_path, capsys):
     assert "no fsmtl16 data here" in capsys.readouterr().err
 
 
-def test_demo_runs_end_to_end(capsys):
-    main(["demo", "--model", "cnn", "--budget", "40", "--quiet", "--threads", "1"])
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    main(
+        [
+            "demo",
+            "--timesteps",
+            "30",
+            "--budget",
+            "12",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--threads",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
-    assert "mean test accuracy" in out
-    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["books"], ["toys"])]
-    assert len(rows) == 2 and all(row[2] == "10" for row in rows)
+    rows = {
+        line.split()[0]: line.split()
+        for line in out.splitlines()
+        if line.startswith(("qls", "uniform", "random"))
+    }
+    assert set(rows) == {"qls", "uniform", "random"}
+    assert "[3, 3, 3, 3]" in " ".join(rows["uniform"])
+    assert {"agent.zip", "curves.csv", "curves.png", "config.json"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_train_agent_then_run_with_it(tmp_path, capsys):
+    out = tmp_path / "qls"
+    main(
+        [
+            "train-agent",
+            "--timesteps",
+            "20",
+            "--out",
+            str(out),
+            "--model",
+            "cnn",
+            "--env",
+            "episode_steps=10",
+            "--quiet",
+            "--threads",
+            "1",
+        ]
+    )
+    rows = (out / "curves.csv").read_text().splitlines()
+    assert rows[0] == "timestep,env,episode,action,reward" and len(rows) == 21
+    assert rows[-1].split(",")[2] == "1"  # the second episode began after 10 steps
+    capsys.readouterr()
+    main(
+        [
+            "run",
+            "--method",
+            "qls",
+            "--agent",
+            str(out / "agent.zip"),
+            "--budget",
+            "6",
+            "--model",
+            "cnn",
+            "--json",
+            "--threads",
+            "1",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "qls" and sum(result["action_counts"].values()) == 6
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

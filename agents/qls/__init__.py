@@ -3,6 +3,7 @@
 from .exploration import EXPLORATIONS, AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy, Exploration
 from .qls import QLS
 from .scheduler import QLSScheduler
+from .train import TrainAgentConfig, train_agent
 
 __all__ = [
     "EXPLORATIONS",
@@ -12,4 +13,6 @@ __all__ = [
     "EpsilonGreedy",
     "Exploration",
     "QLSScheduler",
+    "TrainAgentConfig",
+    "train_agent",
 ]

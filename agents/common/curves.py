@@ -1,0 +1,67 @@
+"""Training curves of an agent: a CSV row per env step and a PNG summary."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+
+class CurveRecorder(BaseCallback):
+    """Records timestep, env, episode, action and reward of every env step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[tuple[int, int, int, int, float]] = []
+        self.episodes: list[int] = []
+
+    def _on_training_start(self) -> None:
+        self.episodes = [0] * self.training_env.num_envs
+
+    def _on_step(self) -> bool:
+        for env_index, (action, reward, done) in enumerate(
+            zip(self.locals["actions"], self.locals["rewards"], self.locals["dones"], strict=True)
+        ):
+            self.rows.append(
+                (self.num_timesteps, env_index, self.episodes[env_index], int(action), float(reward))
+            )
+            self.episodes[env_index] += int(done)
+        return True
+
+    def write_csv(self, path: Path) -> None:
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["timestep", "env", "episode", "action", "reward"])
+            writer.writerows(self.rows)
+
+    def plot(self, path: Path, task_names: list[str], window: int = 50) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        steps = np.array([r[0] for r in self.rows])
+        actions = np.array([r[3] for r in self.rows])
+        rewards = np.array([r[4] for r in self.rows])
+        window = max(1, min(window, len(rewards)))
+        smooth = np.convolve(rewards, np.ones(window) / window, mode="valid")
+        figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+        top.plot(steps, rewards, alpha=0.25, label="reward")
+        top.plot(steps[window - 1 :], smooth, label=f"mean of {window}")
+        top.set_ylabel("reward")
+        top.legend()
+        shares = np.stack(
+            [
+                np.convolve(actions == k, np.ones(window) / window, mode="valid")
+                for k in range(len(task_names))
+            ]
+        )
+        bottom.stackplot(steps[window - 1 :], shares, labels=task_names)
+        bottom.set_ylabel("share of actions")
+        bottom.set_xlabel("env step")
+        bottom.legend(loc="upper left", fontsize="small")
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
