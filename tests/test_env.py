@@ -266,3 +266,15 @@ def test_reference_accuracies_are_cached(small_suite, tmp_path, monkeypatch):
     assert reference_accuracies(small_suite, model, budget=20, eval_every=10, cache_dir=tmp_path) == first
     with pytest.raises(AssertionError, match="cache"):
         reference_accuracies(small_suite, model, budget=21, eval_every=10, cache_dir=tmp_path)
+
+
+def test_observation_off_trains_the_same(small_suite):
+    weights = []
+    for observe in (True, False):
+        env = make_env(small_suite, observe=observe)
+        observation, _ = env.reset(seed=4)
+        for action in (0, 1, 2, 2):
+            observation, reward, *_ = env.step(action)
+        weights.append(torch.cat([p.detach().flatten() for p in env.trainer.model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+    assert not observation.any() and reward == 0.0

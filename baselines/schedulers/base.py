@@ -19,6 +19,8 @@ class Scheduler(ABC):
 
     name: ClassVar[str]
     paper: ClassVar[str] = ""
+    uses_observation: ClassVar[bool] = False
+    """Whether the histogram observation is read; the runner skips computing it otherwise."""
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         self.num_tasks = env.num_tasks

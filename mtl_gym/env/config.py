@@ -48,6 +48,10 @@ class EnvConfig:
     """Training steps on the chosen task per env step (decisions per minibatch = 1 / this)."""
     extra_features: bool = False
     """Append per-task reward-set loss and the fraction of the episode elapsed to the observation."""
+    observe: bool = True
+    """Compute the observation and reward. Off for schedulers that ignore both (uniform, random,
+    fixed weights), so that benchmarks do not pay for probe passes nobody reads: the observation is
+    then all zeros and the reward 0."""
     probe_chunk_size: int = 64
     """Probe samples per forward pass of the batched inference."""
     batch_probes: bool = True

@@ -133,6 +133,8 @@ class MTLSchedulingEnv(gym.Env):
         return torch.from_numpy(np.sort(chosen))
 
     def _refresh_probes(self) -> None:
+        if not self.config.observe:
+            return
         self.hard_index = [
             hardest_examples(
                 self.trainer.model,
@@ -196,6 +198,10 @@ class MTLSchedulingEnv(gym.Env):
     # -- observation and reward -----------------------------------------------------------------
 
     def _observe(self) -> tuple[np.ndarray, dict]:
+        if not self.config.observe:
+            nothing = [float("nan")] * self.num_tasks
+            self._last_observation = np.zeros(self.observation_space.shape, dtype=np.float32)
+            return self._last_observation, {"loss": nothing, "accuracy": nothing}
         logits = self.probes.logits(self.trainer.model)
         parts, losses, accuracies = [], [], []
         for t, task_logits in enumerate(logits):
@@ -217,6 +223,8 @@ class MTLSchedulingEnv(gym.Env):
         return observation, {"loss": losses, "accuracy": accuracies}
 
     def _reward(self) -> float:
+        if not self.config.observe:
+            return 0.0
         total = float(sum(self._metrics["loss"]))
         reward = -total if self.config.reward == "loss" else self._previous_loss - total
         self._previous_loss = total

@@ -23,7 +23,8 @@ from .rules import Rule
 
 Scheduler = Callable[[np.ndarray, dict], int]
 """Maps an observation and info dict to the next task. An object with a ``reset(env, seed)``
-method is reset at the start of each run."""
+method is reset at the start of each run; one whose ``uses_observation`` is False runs with the
+env's observation (and reward) switched off, which changes nothing it trains."""
 
 
 @dataclass
@@ -73,7 +74,8 @@ def run_schedule(
     rule ends the episode, evaluating the full dev split ``evaluations`` times along the way."""
     start = time.perf_counter()
     config = env_config if isinstance(env_config, EnvConfig) else EnvConfig.from_dict(env_config or {})
-    config = dataclasses.replace(config, episode_steps=budget)
+    observe = config.observe and getattr(scheduler, "uses_observation", True)
+    config = dataclasses.replace(config, episode_steps=budget, observe=observe)
     env = MTLSchedulingEnv(suite, model, config, trainer, rules)
     observation, info = env.reset(seed=seed)
     if hasattr(scheduler, "reset"):
