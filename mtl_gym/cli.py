@@ -119,30 +119,22 @@ def parse_assignments(items: list[str], flag: str) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    # The CLI is the top of the stack: it may reach the baselines, which build on mtl_gym.
-    from baselines.schedulers import make_scheduler
+    # The CLI is the top of the stack: it may reach the benchmarks' method runner.
+    from benchmarks.methods import run_method
 
-    from .env import EnvConfig, run_schedule
+    from .env import EnvConfig
 
     torch.set_num_threads(args.threads)
-    suite = suite_from_args(args)
-    if args.method == "qls":
-        if not args.agent:
-            raise SystemExit("mtl-gym: --method qls needs --agent DIR/agent.zip")
-        from agents import QLSScheduler
-
-        scheduler = QLSScheduler(args.agent)
-    else:
-        scheduler = make_scheduler(args.method)
-    result = run_schedule(
-        scheduler,
-        suite,
+    result = run_method(
+        args.method,
+        suite_from_args(args),
         args.budget,
         args.seed,
-        method=args.method,
         model=ModelConfig(name=args.model),
-        env_config=EnvConfig.from_dict(parse_assignments(args.env, "--env")),
         trainer=TrainerConfig(**parse_assignments(args.trainer, "--trainer")),
+        env_config=EnvConfig.from_dict(parse_assignments(args.env, "--env")),
+        optimizer=args.optimizer,
+        agent=args.agent,
     )
     if args.json:
         print(result.to_json())
@@ -150,13 +142,24 @@ def cmd_run(args: argparse.Namespace) -> None:
     print(
         f"{result.method} on {result.suite}, seed {result.seed}, budget {result.budget}: {result.wall_s:.1f} s"
     )
-    print(f"{'task':<24}{'chosen':>8}{'dev acc':>9}{'best dev':>10}{'test acc':>10}")
+    print(f"{'task':<24}{'minibatches':>12}{'dev acc':>9}{'best dev':>10}{'test acc':>10}")
     for name, metrics in result.tasks.items():
         print(
-            f"{name:<24}{result.action_counts[name]:>8}{metrics['dev_acc']:>9.3f}"
+            f"{name:<24}{result.action_counts[name]:>12}{metrics['dev_acc']:>9.3f}"
             f"{metrics['best_dev_acc']:>10.3f}{metrics['test_acc']:>10.3f}"
         )
     print(f"average test accuracy {result.avg_test_acc:.3f}, dev {result.avg_dev_acc:.3f}")
+
+
+def cmd_methods(args: argparse.Namespace) -> None:
+    from benchmarks.methods import all_methods
+
+    methods = all_methods()
+    if args.json:
+        print(json.dumps(methods, indent=2, default=str))
+        return
+    for method in methods:
+        print(f"{method['name']:<18}{method['kind']:<11}{method['paper']}")
 
 
 def cmd_train_agent(args: argparse.Namespace) -> None:
@@ -219,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train one model to a budget under a scheduler, through the env")
     add_suite_arguments(run)
     run.add_argument(
-        "--method", required=True, help="scheduler: uniform, random, single:<task> or qls (with --agent)"
+        "--method", required=True, help="a method of `mtl-gym methods`; single:<task>; qls with --agent"
     )
+    run.add_argument("--optimizer", default="adam", help="adam (default) or adatask, with any method")
     run.add_argument("--agent", default=None, help="a trained QLS agent.zip, for --method qls")
     run.add_argument("--budget", type=int, required=True, help="task-minibatches to train")
     run.add_argument("--seed", type=int, default=0)
@@ -240,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.set_defaults(run=cmd_run)
+
+    methods = commands.add_parser("methods", help="list every method run accepts")
+    methods.add_argument("--json", action="store_true", help="as JSON: name, kind, paper, hyperparameters")
+    methods.set_defaults(run=cmd_methods)
 
     train = commands.add_parser("train-agent", help="train a QLS agent on the scheduling env")
     add_suite_arguments(train)

@@ -6,6 +6,7 @@ import json
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from baselines.schedulers import make_scheduler
 from mtl_gym.cli import main
@@ -98,3 +99,46 @@ def test_cli_run_json_schema(capsys):
     assert set(result) == expected and result["seed"] == 3 and result["budget"] == 8
     assert set(result["tasks"]["books"]) == {"dev_acc", "test_acc", "best_dev_acc"}
     assert sum(result["action_counts"].values()) == 8
+
+
+def test_joint_runs_start_from_the_scheduler_runs_model(small_suite):
+    from mtl_gym.env import build_trainer, first_model_seed
+    from mtl_gym.models import ModelConfig
+    from mtl_gym.training import TrainerConfig
+
+    env = MTLSchedulingEnv(small_suite, FAST_MODEL)
+    env.reset(seed=11)
+    trainer = build_trainer(small_suite, ModelConfig(**FAST_MODEL), TrainerConfig(), first_model_seed(11))
+    for a, b in zip(env.trainer.model.parameters(), trainer.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_cli_methods_and_joint_run(capsys):
+    main(["methods", "--json"])
+    methods = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert {"uniform", "pcgrad", "gradnorm", "adatask", "qls"} <= set(methods)
+    assert {m["kind"] for m in methods.values()} == {"scheduler", "joint", "optimizer"}
+    assert methods["gradnorm"]["hyperparameters"]["alpha"] == 1.5
+    main(
+        [
+            "run",
+            "--method",
+            "dwa",
+            "--optimizer",
+            "adatask",
+            "--budget",
+            "8",
+            "--model",
+            "cnn",
+            "--json",
+            "--threads",
+            "1",
+            "--option",
+            "dev_size=40",
+            "--option",
+            "test_size=40",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "dwa+adatask" and result["budget"] == 8
+    assert result["action_counts"] == {"books": 2, "electronics": 2, "kitchen": 2, "toys": 2}

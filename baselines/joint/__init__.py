@@ -1,9 +1,8 @@
 """Joint methods: every task's minibatch in every step, one method per module, selected by name.
 
->>> method = make_joint_method("pcgrad")
->>> method.attach(trainer)
->>> while trainer.budget.total < budget:
-...     method.step(trainer)
+>>> result = run_joint(make_joint_method("pcgrad"), suite, budget=2000, seed=0)
+
+or, by hand, ``method.attach(trainer)`` then ``method.step(trainer)`` until the budget is spent.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from .muppet import MuppetMethod
 from .nash_mtl import NashMTLMethod
 from .pcgrad import PCGradMethod
 from .rlw import RLWMethod
+from .runner import run_joint
 from .self_paced import SelfPacedMethod
 from .uncertainty import UncertaintyMethod
 from .upgrad import UPGradMethod
@@ -84,5 +84,6 @@ __all__ = [
     "UncertaintyMethod",
     "focal_loss",
     "make_joint_method",
+    "run_joint",
     "steps_per_epoch",
 ]

@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+from gymnasium.utils import seeding
 from torch import nn
 
 from ..data import IGNORE_INDEX, TaskSuite, load_suite
@@ -36,6 +37,31 @@ from .rules import Rule
 from .uncertainty import histogram, uncertainty
 
 ModelFactory = Callable[[TaskSuite], nn.Module]
+
+
+def first_model_seed(seed: int) -> int:
+    """The model seed that ``reset(seed=seed)`` draws first: runs outside the env (joint methods)
+    start from the same initial model as scheduler runs with the same seed."""
+    rng, _ = seeding.np_random(seed)
+    return draw_model_seed(rng)
+
+
+def draw_model_seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31 - 1))
+
+
+def build_trainer(
+    suite: TaskSuite,
+    model_factory: ModelFactory,
+    config: TrainerConfig,
+    model_seed: int,
+    optimizer: OptimizerFactory | None = None,
+    backward: Backward = weighted_sum_backward,
+) -> Trainer:
+    """A fresh model and trainer, both seeded by ``model_seed``."""
+    seed_everything(model_seed)
+    config = TrainerConfig(**{**config.to_dict(), "seed": model_seed})
+    return Trainer(model_factory(suite), suite, config, optimizer, backward)
 
 
 class InvalidActionError(ValueError):

@@ -1,7 +1,8 @@
 """The schedule runner: train one MTL model to a budget under any scheduler, through the env.
 
-Baselines, QLS at run time and the benchmarks all use :func:`run_schedule`, so every scheduler
-is charged the same budget (task-minibatches) and evaluated by the same code.
+Baselines, QLS at run time and the benchmarks all use :func:`run_schedule` (joint methods use
+``baselines.joint.run_joint``); both record through :class:`RunRecorder`, so every method is
+charged the same budget (task-minibatches) and evaluated by the same code.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import TaskSuite
-from ..training import TrainerConfig
+from ..training import OptimizerFactory, Trainer, TrainerConfig
+from ..training.trainer import Backward, weighted_sum_backward
 from .config import EnvConfig
 from .env import ModelFactory, MTLSchedulingEnv
 from .rules import Rule
@@ -40,7 +42,7 @@ class RunResult:
     action_counts: dict[str, int]
     wall_s: float
     actions: list[int] = field(default_factory=list)
-    """The action trace, one entry per env step."""
+    """The action trace, one entry per env step (empty for joint methods)."""
     curves: list[dict] = field(default_factory=list)
     """Periodic full-dev evaluations: budget spent and per-task dev accuracy."""
     extra: dict = field(default_factory=dict)
@@ -57,6 +59,54 @@ class RunResult:
         return json.dumps(dataclasses.asdict(self) if full else self.summary(), indent=2)
 
 
+class RunRecorder:
+    """Evaluates the full dev split ``evaluations`` times over the budget, then everything at the end."""
+
+    def __init__(self, suite: TaskSuite, budget: int, evaluations: int = 10):
+        self.suite = suite
+        self.every = max(1, budget // evaluations)
+        self.next_evaluation = self.every
+        self.best = dict.fromkeys(suite.names, 0.0)
+        self.curves: list[dict] = []
+        self.start = time.perf_counter()
+
+    def after_step(self, trainer: Trainer) -> None:
+        if trainer.budget.total >= self.next_evaluation:
+            self.next_evaluation += self.every
+            dev = trainer.evaluate("dev")
+            self._track(dev)
+            self.curves.append(
+                {"budget": trainer.budget.total, "dev_acc": {n: m.accuracy for n, m in dev.items()}}
+            )
+
+    def _track(self, dev: dict) -> None:
+        for name, metrics in dev.items():
+            self.best[name] = max(self.best[name], metrics.accuracy)
+
+    def result(self, trainer: Trainer, method: str, seed: int, actions: list[int], extra: dict) -> RunResult:
+        dev, test = trainer.evaluate("dev"), trainer.evaluate("test")
+        self._track(dev)
+        names = self.suite.names
+        counts = Counter(actions) if actions else dict(enumerate(trainer.budget.per_task))
+        return RunResult(
+            suite=self.suite.name,
+            method=method,
+            seed=seed,
+            budget=trainer.budget.total,
+            tasks={
+                n: {"dev_acc": dev[n].accuracy, "test_acc": test[n].accuracy, "best_dev_acc": self.best[n]}
+                for n in names
+            },
+            avg_test_acc=float(np.mean([test[n].accuracy for n in names])),
+            avg_dev_acc=float(np.mean([dev[n].accuracy for n in names])),
+            action_counts={n: counts.get(i, 0) for i, n in enumerate(names)},
+            wall_s=time.perf_counter() - self.start,
+            actions=actions,
+            curves=self.curves,
+            extra=extra,
+        )
+
+
 def run_schedule(
     scheduler: Scheduler,
     suite: TaskSuite,
@@ -68,59 +118,29 @@ def run_schedule(
     env_config: EnvConfig | dict | None = None,
     trainer: TrainerConfig | dict | None = None,
     rules: Sequence[Rule] = (),
+    optimizer: OptimizerFactory | None = None,
+    backward: Backward = weighted_sum_backward,
     evaluations: int = 10,
 ) -> RunResult:
     """Train a fresh model (seeded by ``seed``) until ``budget`` task-minibatches are spent or a
     rule ends the episode, evaluating the full dev split ``evaluations`` times along the way."""
-    start = time.perf_counter()
+    recorder = RunRecorder(suite, budget, evaluations)
     config = env_config if isinstance(env_config, EnvConfig) else EnvConfig.from_dict(env_config or {})
     observe = config.observe and getattr(scheduler, "uses_observation", True)
     config = dataclasses.replace(config, episode_steps=budget, observe=observe)
-    env = MTLSchedulingEnv(suite, model, config, trainer, rules)
+    env = MTLSchedulingEnv(suite, model, config, trainer, rules, optimizer=optimizer, backward=backward)
     observation, info = env.reset(seed=seed)
     if hasattr(scheduler, "reset"):
         scheduler.reset(env, seed)
-    names = suite.names
-    every = max(1, budget // evaluations)
-    next_evaluation = every
-    best = dict.fromkeys(names, 0.0)
-    actions, curves = [], []
+    actions = []
     while env.trainer.budget.total < budget:
         action = scheduler(observation, info)
         observation, _, terminated, truncated, info = env.step(action)
         actions.append(int(action))
-        if env.trainer.budget.total >= next_evaluation:
-            next_evaluation += every
-            curves.append(_evaluate(env, best))
+        recorder.after_step(env.trainer)
         if "nan_loss" in info:
             raise FloatingPointError(f"run stopped: non-finite loss in {info['nan_loss']}")
         if terminated or truncated:
             break
-    dev, test = env.trainer.evaluate("dev"), env.trainer.evaluate("test")
-    for name in names:
-        best[name] = max(best[name], dev[name].accuracy)
-    counts = Counter(actions)
-    return RunResult(
-        suite=suite.name,
-        method=method,
-        seed=seed,
-        budget=env.trainer.budget.total,
-        tasks={
-            n: {"dev_acc": dev[n].accuracy, "test_acc": test[n].accuracy, "best_dev_acc": best[n]}
-            for n in names
-        },
-        avg_test_acc=float(np.mean([test[n].accuracy for n in names])),
-        avg_dev_acc=float(np.mean([dev[n].accuracy for n in names])),
-        action_counts={n: counts.get(i, 0) for i, n in enumerate(names)},
-        wall_s=time.perf_counter() - start,
-        actions=actions,
-        curves=curves,
-        extra={k: v for rule in env.rules for k, v in rule.info().items()},
-    )
-
-
-def _evaluate(env: MTLSchedulingEnv, best: dict[str, float]) -> dict:
-    dev = env.trainer.evaluate("dev")
-    for name, metrics in dev.items():
-        best[name] = max(best[name], metrics.accuracy)
-    return {"budget": env.trainer.budget.total, "dev_acc": {n: m.accuracy for n, m in dev.items()}}
+    extra = {k: v for rule in env.rules for k, v in rule.info().items()}
+    return recorder.result(env.trainer, method, seed, actions, extra)

@@ -1,0 +1,40 @@
+"""Run a joint method to a budget: the counterpart of ``mtl_gym.env.run_schedule`` for methods that
+train every task in every step. Same trainer, same initial model for the same seed, same
+recorder, so results compare directly with schedulers'."""
+
+from __future__ import annotations
+
+from mtl_gym.data import TaskSuite
+from mtl_gym.env import ModelFactory, RunRecorder, RunResult, build_trainer, first_model_seed
+from mtl_gym.models import ModelConfig
+from mtl_gym.training import OptimizerFactory, TrainerConfig
+from mtl_gym.training.trainer import Backward, weighted_sum_backward
+
+from .base import JointMethod
+
+
+def run_joint(
+    method: JointMethod,
+    suite: TaskSuite,
+    budget: int,
+    seed: int = 0,
+    *,
+    model: ModelFactory | None = None,
+    trainer: TrainerConfig | None = None,
+    optimizer: OptimizerFactory | None = None,
+    backward: Backward = weighted_sum_backward,
+    evaluations: int = 10,
+    label: str | None = None,
+) -> RunResult:
+    """Joint steps (each costing K budget units) until ``budget`` is spent. ``optimizer`` and
+    ``backward`` (e.g. AdaTask's pair) are installed before the method attaches; ``label`` names
+    the run in its result (the method's name by default)."""
+    recorder = RunRecorder(suite, budget, evaluations)
+    runner = build_trainer(
+        suite, model or ModelConfig(), trainer or TrainerConfig(), first_model_seed(seed), optimizer, backward
+    )
+    method.attach(runner)
+    while runner.budget.total < budget:
+        method.step(runner)
+        recorder.after_step(runner)
+    return recorder.result(runner, label or method.name, seed, [], {"weights": method.weights})

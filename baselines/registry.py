@@ -1,0 +1,56 @@
+"""Every baseline method by name: task schedulers, joint methods and optimizers, for
+``mtl-gym methods`` and ``mtl-gym run --method NAME``."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+from .adatask import AdaTaskConfig
+from .joint import JOINT_METHODS
+from .schedulers import SCHEDULERS
+
+OPTIMIZERS = {
+    "adam": "Kingma & Ba 2015 (the trainer's default)",
+    "adatask": "Yang et al. 2023, AdaTask (AAAI)",
+}
+
+
+def _dataclass_defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+def _init_defaults(cls: type) -> dict[str, Any]:
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        if name != "self" and parameter.default is not inspect.Parameter.empty
+    }
+
+
+def list_methods() -> list[dict[str, Any]]:
+    """``[{"name", "kind", "paper", "hyperparameters"}]`` for every registered method."""
+    methods = [
+        {"name": name, "kind": "scheduler", "paper": cls.paper, "hyperparameters": _init_defaults(cls)}
+        for name, cls in SCHEDULERS.items()
+    ]
+    methods += [
+        {
+            "name": name,
+            "kind": "joint",
+            "paper": cls.paper,
+            "hyperparameters": _dataclass_defaults(cls.Hyperparameters),
+        }
+        for name, cls in JOINT_METHODS.items()
+    ]
+    methods += [
+        {
+            "name": name,
+            "kind": "optimizer",
+            "paper": paper,
+            "hyperparameters": _dataclass_defaults(AdaTaskConfig) if name == "adatask" else {"lr": 1e-3},
+        }
+        for name, paper in OPTIMIZERS.items()
+    ]
+    return methods

@@ -1,0 +1,87 @@
+"""One entry point that runs any method by name: a scheduler (through the env), a joint method,
+or a trained QLS agent, with any optimizer. ``mtl-gym run`` and the benchmark harness call it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agents import QLSScheduler
+from baselines.adatask import AdaTaskConfig, adatask_factory
+from baselines.joint import JOINT_METHODS, make_joint_method, run_joint
+from baselines.registry import OPTIMIZERS, list_methods
+from baselines.schedulers import make_scheduler
+from mtl_gym.data import TaskSuite
+from mtl_gym.env import EnvConfig, ModelFactory, Rule, RunResult, run_schedule
+from mtl_gym.training import TrainerConfig
+from mtl_gym.training.trainer import weighted_sum_backward
+
+
+def all_methods() -> list[dict]:
+    """Every method ``run_method`` accepts, as ``mtl-gym methods --json`` lists them."""
+    qls = {
+        "name": "qls",
+        "kind": "scheduler",
+        "paper": "QLS: Q-learning scheduler for multi-task learning (this project's agents.QLS), with --agent",
+        "hyperparameters": {"agent": None},
+    }
+    return [*list_methods(), qls]
+
+
+def run_method(
+    method: str,
+    suite: TaskSuite,
+    budget: int,
+    seed: int = 0,
+    *,
+    model: ModelFactory,
+    trainer: TrainerConfig = TrainerConfig(),
+    env_config: EnvConfig | None = None,
+    optimizer: str = "adam",
+    agent: str | None = None,
+    rules: Sequence[Rule] = (),
+    evaluations: int = 10,
+) -> RunResult:
+    """Train a fresh model under ``method`` (a scheduler spec, a joint method name, or ``qls``
+    with ``agent``) for ``budget`` task-minibatches."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; known: {sorted(OPTIMIZERS)}")
+    factory, backward = (None, weighted_sum_backward)
+    if optimizer == "adatask":
+        factory, backward = adatask_factory(AdaTaskConfig(lr=trainer.lr))
+    name = method if optimizer == "adam" else f"{method}+{optimizer}"
+    if method in JOINT_METHODS:
+        if rules:
+            raise ValueError(
+                f"joint method {method!r} trains every task each step; rules such as KD need a scheduler"
+            )
+        return run_joint(
+            make_joint_method(method),
+            suite,
+            budget,
+            seed,
+            model=model,
+            trainer=trainer,
+            optimizer=factory,
+            backward=backward,
+            evaluations=evaluations,
+        )
+    if method == "qls":
+        if agent is None:
+            raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip)")
+        scheduler = QLSScheduler(agent)
+    else:
+        scheduler = make_scheduler(method)
+    return run_schedule(
+        scheduler,
+        suite,
+        budget,
+        seed,
+        method=name,
+        model=model,
+        env_config=env_config,
+        trainer=trainer,
+        rules=rules,
+        optimizer=factory,
+        backward=backward,
+        evaluations=evaluations,
+    )
