@@ -64,6 +64,7 @@ def run_method(
             optimizer=factory,
             backward=backward,
             evaluations=evaluations,
+            label=name,
         )
     if method == "qls":
         if agent is None:
