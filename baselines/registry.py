@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 from .adatask import AdaTaskConfig
@@ -21,20 +20,9 @@ def _dataclass_defaults(cls: type) -> dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(cls)}
 
 
-def _init_defaults(cls: type) -> dict[str, Any]:
-    return {
-        name: parameter.default
-        for name, parameter in inspect.signature(cls.__init__).parameters.items()
-        if name != "self" and parameter.default is not inspect.Parameter.empty
-    }
-
-
 def list_methods() -> list[dict[str, Any]]:
     """``[{"name", "kind", "paper", "hyperparameters"}]`` for every registered method."""
-    methods = [
-        {"name": name, "kind": "scheduler", "paper": cls.paper, "hyperparameters": _init_defaults(cls)}
-        for name, cls in SCHEDULERS.items()
-    ]
+    methods = [cls.describe() for cls in SCHEDULERS.values()]
     methods += [
         {
             "name": name,

@@ -222,7 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train one model to a budget under a scheduler, through the env")
     add_suite_arguments(run)
     run.add_argument(
-        "--method", required=True, help="a method of `mtl-gym methods`; single:<task>; qls with --agent"
+        "--method",
+        required=True,
+        help="a method of `mtl-gym methods`, as NAME or NAME:key=value,... (e.g. proportional:temperature=2, "
+        "fixed-weights:books=2,dvd=1, single:books); qls with --agent",
     )
     run.add_argument("--optimizer", default="adam", help="adam (default) or adatask, with any method")
     run.add_argument("--agent", default=None, help="a trained QLS agent.zip, for --method qls")

@@ -63,28 +63,16 @@ def test_run_schedule_uniform_and_single(small_suite):
     assert min(random.action_counts.values()) > 5
 
 
+QUICK_RUN = " --model cnn --json --threads 1 --option dev_size=40 --option test_size=40"
+
+
+def run_json(capsys, command: str) -> dict:
+    main((command + QUICK_RUN).split())
+    return json.loads(capsys.readouterr().out)
+
+
 def test_cli_run_json_schema(capsys):
-    main(
-        [
-            "run",
-            "--method",
-            "uniform",
-            "--budget",
-            "8",
-            "--seed",
-            "3",
-            "--model",
-            "cnn",
-            "--json",
-            "--threads",
-            "1",
-            "--option",
-            "dev_size=40",
-            "--option",
-            "test_size=40",
-        ]
-    )
-    result = json.loads(capsys.readouterr().out)
+    result = run_json(capsys, "run --method uniform --budget 8 --seed 3")
     expected = {
         "suite",
         "method",
@@ -119,26 +107,6 @@ def test_cli_methods_and_joint_run(capsys):
     assert {"uniform", "pcgrad", "gradnorm", "adatask", "qls"} <= set(methods)
     assert {m["kind"] for m in methods.values()} == {"scheduler", "joint", "optimizer"}
     assert methods["gradnorm"]["hyperparameters"]["alpha"] == 1.5
-    main(
-        [
-            "run",
-            "--method",
-            "dwa",
-            "--optimizer",
-            "adatask",
-            "--budget",
-            "8",
-            "--model",
-            "cnn",
-            "--json",
-            "--threads",
-            "1",
-            "--option",
-            "dev_size=40",
-            "--option",
-            "test_size=40",
-        ]
-    )
-    result = json.loads(capsys.readouterr().out)
+    result = run_json(capsys, "run --method dwa --optimizer adatask --budget 8")
     assert result["method"] == "dwa+adatask" and result["budget"] == 8
     assert result["action_counts"] == {"books": 2, "electronics": 2, "kitchen": 2, "toys": 2}

@@ -1,23 +1,92 @@
-"""Task schedulers: choose the next task; run through the env by ``mtl_gym.env.run_schedule``."""
+"""Task schedulers: choose the next task; run through the env by ``mtl_gym.env.run_schedule``.
 
-from .base import Scheduler, allowed_tasks
+A spec names one: ``"name"`` or ``"name:arguments"``, the arguments being ``key=value`` hyperparameters
+(``"proportional:temperature=2"``, ``"exponential:main=beta,rate=3"``), a task for ``single:<task>``,
+and weights for ``fixed-weights:books=2,dvd=1`` or ``fixed-weights:2,1,1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .adaptive import Adaptive
+from .base import (
+    EVAL_EVERY,
+    DevMetrics,
+    SamplingScheduler,
+    Scheduler,
+    allowed_tasks,
+    masked_distribution,
+)
+from .dtp import DTP
+from .exp3s import Exp3S
+from .exponential import Exponential
+from .fixed_weights import FixedWeights
+from .greedy import Greedy
+from .main_task import MainTaskSchedule
+from .prioritize import Prioritize
+from .prioritize_easy import PrioritizeEasy
+from .prioritize_hard import PrioritizeHard
+from .proportional import Proportional
+from .sigmoid import Sigmoid
 from .simple import Random, Single, Uniform
 
-SCHEDULERS: dict[str, type[Scheduler]] = {cls.name: cls for cls in (Uniform, Random, Single)}
+SCHEDULERS: dict[str, type[Scheduler]] = {
+    cls.name: cls
+    for cls in (
+        Uniform,
+        Random,
+        Single,
+        Proportional,
+        FixedWeights,
+        Greedy,
+        Exponential,
+        Sigmoid,
+        PrioritizeEasy,
+        PrioritizeHard,
+        Adaptive,
+        DTP,
+        Exp3S,
+    )
+}
 
 
 def make_scheduler(spec: str) -> Scheduler:
-    """A scheduler from its name; ``single:<task>`` trains one task alone."""
+    """The scheduler of a spec (see the module docstring)."""
     name, _, argument = spec.partition(":")
     if name not in SCHEDULERS:
         raise KeyError(f"unknown scheduler {name!r}; known: {sorted(SCHEDULERS)}")
-    if name == "single":
-        if not argument:
-            raise ValueError("the single scheduler needs a task: single:<task>")
-        return Single(argument)
-    if argument:
-        raise ValueError(f"scheduler {name!r} takes no argument, got {spec!r}")
-    return SCHEDULERS[name]()
+    return SCHEDULERS[name].from_argument(argument)
 
 
-__all__ = ["SCHEDULERS", "Random", "Scheduler", "Single", "Uniform", "allowed_tasks", "make_scheduler"]
+def list_schedulers() -> list[dict[str, Any]]:
+    """``{"name", "kind", "paper", "hyperparameters"}`` of every scheduler, for ``mtl-gym methods``."""
+    return [cls.describe() for cls in SCHEDULERS.values()]
+
+
+__all__ = [
+    "DTP",
+    "EVAL_EVERY",
+    "SCHEDULERS",
+    "Adaptive",
+    "DevMetrics",
+    "Exp3S",
+    "Exponential",
+    "FixedWeights",
+    "Greedy",
+    "MainTaskSchedule",
+    "Prioritize",
+    "PrioritizeEasy",
+    "PrioritizeHard",
+    "Proportional",
+    "Random",
+    "SamplingScheduler",
+    "Scheduler",
+    "Sigmoid",
+    "Single",
+    "Uniform",
+    "allowed_tasks",
+    "list_schedulers",
+    "make_scheduler",
+    "masked_distribution",
+]

@@ -13,6 +13,7 @@ class Uniform(Scheduler):
     """Round-robin over the allowed tasks: every task gets the same number of minibatches."""
 
     name = "uniform"
+    paper = "the QLS paper's Uniform baseline (§5.1, Table 2): every task equally important throughout"
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)
@@ -29,6 +30,7 @@ class Random(Scheduler):
     """A uniformly random allowed task at every step (seeded by the run's seed)."""
 
     name = "random"
+    paper = "the QLS paper's Random baseline (§5.1, Table 2): a random task for each step"
 
     def __call__(self, observation: np.ndarray, info: dict) -> int:
         return int(self.rng.choice(allowed_tasks(info)))
@@ -38,9 +40,16 @@ class Single(Scheduler):
     """Always the named task: the single-task reference trained through the same path."""
 
     name = "single"
+    paper = "the single-task reference of the QLS paper's reward penalty (§4.3)"
 
     def __init__(self, task: str):
         self.task = task
+
+    @classmethod
+    def from_argument(cls, argument: str) -> Single:
+        if not argument:
+            raise ValueError("the single scheduler needs a task: single:<task>")
+        return cls(argument)
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -127,7 +128,9 @@ def run_schedule(
     recorder = RunRecorder(suite, budget, evaluations)
     config = env_config if isinstance(env_config, EnvConfig) else EnvConfig.from_dict(env_config or {})
     observe = config.observe and getattr(scheduler, "uses_observation", True)
-    config = dataclasses.replace(config, episode_steps=budget, observe=observe)
+    # One episode is the whole run: budget units at steps_per_action units per env step.
+    episode_steps = math.ceil(budget / config.steps_per_action)
+    config = dataclasses.replace(config, episode_steps=episode_steps, observe=observe)
     env = MTLSchedulingEnv(suite, model, config, trainer, rules, optimizer=optimizer, backward=backward)
     observation, info = env.reset(seed=seed)
     if hasattr(scheduler, "reset"):
