@@ -51,3 +51,10 @@ def test_conll2000_and_wnut17(data_dir):
     ner = wnut["ner"]
     assert (len(ner.train), len(ner.test)) == (3394, 1287)
     assert ner.num_labels == 13 and ner.counts["bom_removed"] == 2
+
+
+def test_heterogeneous_tagging_suite(data_dir):
+    suite = load_suite("conll2000+wnut17", data_dir)
+    assert suite.names == ["pos", "chunk", "ner"]
+    assert len(suite["ner"].test) == 1287 and len(suite["pos"].test) == 2012
+    assert suite.vocab.token_to_id("Empire") > 1  # a WNUT-17 train word in the shared vocabulary

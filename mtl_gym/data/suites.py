@@ -69,6 +69,12 @@ def _wnut17(data_dir, options: dict) -> list[RawTask]:
     return tagging_tasks(files, {"ner": 1}, _config(ConllConfig, options))
 
 
+def _conll2000_wnut17(data_dir, options: dict) -> list[RawTask]:
+    """POS and chunking (CoNLL-2000) with NER (WNUT-17): three tagging tasks of different text
+    (news and tweets) and label sets, the heterogeneous setting of QLS §5.2."""
+    return _conll2000(data_dir, options) + _wnut17(data_dir, options)
+
+
 def _folder(data_dir, options: dict) -> list[RawTask]:
     if data_dir is None:
         raise DataError("the folder suite needs --data-dir pointing at one sub-folder per task")
@@ -91,6 +97,9 @@ SUITES: dict[str, SuiteSpec] = {
     "fsmtl": SuiteSpec(_fsmtl, FsmtlConfig, "FDU-MTL multi-domain sentiment (fsmtl16: 12 domains)"),
     "conll2000": SuiteSpec(_conll2000, ConllConfig, "CoNLL-2000 POS tagging and chunking"),
     "wnut17": SuiteSpec(_wnut17, ConllConfig, "WNUT-17 emerging-entity NER"),
+    "conll2000+wnut17": SuiteSpec(
+        _conll2000_wnut17, ConllConfig, "POS, chunking and NER: a heterogeneous 3-task suite"
+    ),
     "folder": SuiteSpec(_folder, FolderConfig, "generic TSV/CSV/JSONL classification, one folder per task"),
 }
 
