@@ -11,7 +11,7 @@ from baselines.joint import JOINT_METHODS, make_joint_method, run_joint
 from baselines.registry import OPTIMIZERS, list_methods
 from baselines.schedulers import make_scheduler
 from mtl_gym.data import TaskSuite
-from mtl_gym.env import EnvConfig, ModelFactory, Rule, RunResult, run_schedule
+from mtl_gym.env import EnvConfig, ModelFactory, Rule, RunResult, make_kd_rules, run_schedule
 from mtl_gym.training import TrainerConfig
 from mtl_gym.training.trainer import weighted_sum_backward
 
@@ -24,7 +24,32 @@ def all_methods() -> list[dict]:
         "paper": "QLS: Q-learning scheduler for multi-task learning (this project's agents.QLS), with --agent",
         "hyperparameters": {"agent": None},
     }
-    return [*list_methods(), qls]
+    kd = [
+        {
+            "name": name,
+            "kind": "scheduler",
+            "paper": "Async-KD paper §3: asynchronous convergence via knowledge distillation, "
+            + ("joint setting" if name == "kd-joint" else "sequential setting, ORDER small|large|easy|a,b,c"),
+            "hyperparameters": {
+                "eval_every": 200,
+                "patience": 3,
+                "temperature": 1.0,
+                "kd_weight": 1.0,
+                "kd_every": 1,
+            },
+        }
+        for name in ("kd-joint", "kd-sequential:ORDER")
+    ]
+    return [*list_methods(), qls, *kd]
+
+
+def kd_method(method: str) -> tuple[str, str | None] | None:
+    """``("joint", None)`` for ``kd-joint``, ``("sequential", order)`` for ``kd-sequential:ORDER``, else None."""
+    if method == "kd-joint":
+        return "joint", None
+    if method.startswith("kd-sequential:"):
+        return "sequential", method.partition(":")[2]
+    return None
 
 
 def run_method(
@@ -66,6 +91,19 @@ def run_method(
             evaluations=evaluations,
             label=name,
         )
+    if kd := kd_method(method):
+        # The KD rule decides which tasks train (all in the joint setting, the current one in the
+        # sequential); uniform only walks the allowed tasks.
+        setting, order = kd
+        options = {
+            "model": model,
+            "trainer": trainer,
+            "env_config": env_config,
+            "optimizer": factory,
+            "backward": backward,
+        }
+        rules = [*rules, *make_kd_rules(setting, order, suite, seed=seed, budget=budget, **options)]
+        method = "uniform"
     if method == "qls":
         if agent is None:
             raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip)")

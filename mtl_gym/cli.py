@@ -122,19 +122,28 @@ def cmd_run(args: argparse.Namespace) -> None:
     # The CLI is the top of the stack: it may reach the benchmarks' method runner.
     from benchmarks.methods import run_method
 
-    from .env import EnvConfig
+    from .env import EnvConfig, make_kd_rules
 
     torch.set_num_threads(args.threads)
+    suite = suite_from_args(args)
+    model = ModelConfig(name=args.model)
+    trainer = TrainerConfig(**parse_assignments(args.trainer, "--trainer"))
+    env_config = EnvConfig.from_dict(parse_assignments(args.env, "--env"))
+    rules = []
+    if args.kd:
+        options = {"model": model, "trainer": trainer, "env_config": env_config}
+        rules = make_kd_rules(args.kd, args.kd_order, suite, seed=args.seed, budget=args.budget, **options)
     result = run_method(
         args.method,
-        suite_from_args(args),
+        suite,
         args.budget,
         args.seed,
-        model=ModelConfig(name=args.model),
-        trainer=TrainerConfig(**parse_assignments(args.trainer, "--trainer")),
-        env_config=EnvConfig.from_dict(parse_assignments(args.env, "--env")),
+        model=model,
+        trainer=trainer,
+        env_config=env_config,
         optimizer=args.optimizer,
         agent=args.agent,
+        rules=rules,
     )
     if args.json:
         print(result.to_json())
@@ -183,6 +192,17 @@ def cmd_train_agent(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    # The CLI is the top of the stack: it may reach the benchmark harness.
+    from benchmarks.harness.bench import run_bench
+    from benchmarks.harness.config import config_from_args
+
+    report = run_bench(config_from_args(args), args.out, progress=not args.quiet)
+    print(report["table"])
+    print(report["ranking"])
+    print(f"tables, ranking, plots and every trial in {args.out}/")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtl-gym", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--optimizer", default="adam", help="adam (default) or adatask, with any method")
     run.add_argument("--agent", default=None, help="a trained QLS agent.zip, for --method qls")
+    run.add_argument(
+        "--kd",
+        choices=["joint", "sequential", "scheduled"],
+        help="asynchronous convergence via KD (Async-KD §3): converged tasks are rewound, distilled and masked",
+    )
+    run.add_argument(
+        "--kd-order", default=None, help="sequential KD order: small, large, easy or task,task,..."
+    )
     run.add_argument("--budget", type=int, required=True, help="task-minibatches to train")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument(
@@ -271,6 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=cmd_train_agent)
+
+    # Only the harness's light config module loads here; its field docstrings are the flags' help.
+    from benchmarks.harness.config import add_arguments as add_bench_arguments
+
+    bench = commands.add_parser(
+        "bench", help="tune and compare methods over seeds: tables, utility-robust ranking, plots"
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

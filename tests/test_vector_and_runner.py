@@ -110,3 +110,16 @@ def test_cli_methods_and_joint_run(capsys):
     result = run_json(capsys, "run --method dwa --optimizer adatask --budget 8")
     assert result["method"] == "dwa+adatask" and result["budget"] == 8
     assert result["action_counts"] == {"books": 2, "electronics": 2, "kitchen": 2, "toys": 2}
+
+
+def test_cli_kd_flags_and_kd_methods(capsys, small_suite):
+    from benchmarks.methods import run_method
+    from mtl_gym.models import ModelConfig
+
+    result = run_json(
+        capsys, "run --method random --kd sequential --kd-order toys,books,electronics,kitchen --budget 6"
+    )
+    assert result["action_counts"] == {"books": 0, "electronics": 0, "kitchen": 0, "toys": 6}
+    assert set(result["converged"]) == {"books", "electronics", "kitchen", "toys"}
+    joint = run_method("kd-joint", small_suite, 9, 0, model=ModelConfig(**FAST_MODEL))
+    assert joint.budget == 9 and set(joint.extra["converged"]) == {"alpha", "beta", "gamma"}

@@ -1,0 +1,193 @@
+"""What one benchmark runs, as a dataclass that round-trips to JSON; its field docstrings are the
+help of ``mtl-gym bench``'s flags."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import itertools
+import json
+import textwrap
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from mtl_gym.cli import parse_assignments
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Every method x learning rate x seed, trained on one suite with one model to one budget."""
+
+    suite: str = "synthetic"
+    """Task suite (`mtl-gym info` lists its tasks)."""
+    data_dir: str | None = None
+    """Real data root or the suite's own folder; none: $MTL_GYM_DATA, else ../shared/data."""
+    suite_options: dict = field(default_factory=dict)
+    """Reader options of the suite, VALUE in JSON, e.g. dev_size=40, max_len=64 or domains=["books","dvd"]."""
+    model: dict = field(default_factory=lambda: {"name": "lstm"})
+    """ModelConfig fields of the MTL model every method trains: name (lstm or cnn), hidden_dim, ..."""
+    methods: list[str] = field(default_factory=lambda: ["uniform", "equal"])
+    """Methods to compare, as `mtl-gym methods` names them: scheduler specs, joint methods, qls."""
+    seeds: int = 3
+    """Seeds per method and learning rate: 0, 1, ..., seeds - 1."""
+    budget: int = 2000
+    """Task-minibatches per run, the same for every method (a joint step over K tasks costs K)."""
+    lr_grid: list[float] = field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
+    """Learning rates to try; each method reports test accuracy at its lr of best mean dev accuracy."""
+    optimizer: str = "adam"
+    """Optimizer of every method: adam or adatask."""
+    evaluations: int = 10
+    """Full dev evaluations per run, the points of the dev curves."""
+    agent: str | None = None
+    """A trained QLS agent.zip for method qls; none: train one on the same suite and model first."""
+    agent_timesteps: int = 5000
+    """Env steps of training the QLS agent when none is given."""
+    agent_seed: int = 1000
+    """Seed of training the QLS agent; away from the evaluation seeds, which it should not train on."""
+    pareto: list[str] | None = None
+    """Two tasks A,B: also sweep fixed-weights sampling over pareto_ratios; plot A's test accuracy vs B's."""
+    pareto_ratios: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7, 0.9])
+    """A's share of A and B's sampling; together they keep uniform's share 2/K, so 0.5 is uniform."""
+    weightings: int = 1000
+    """Random Dirichlet(1) task weightings of the utility-robust ranking."""
+    ranking_seed: int = 0
+    """Seed of the ranking's task weightings."""
+    workers: int = 1
+    """Trials at once: processes of the local pool, or the CPUs of a Ray started here."""
+    ray: str | None = None
+    """Run trials as Ray tasks: local starts Ray on this machine, else the address of a running cluster."""
+
+    def __post_init__(self) -> None:
+        for name in ("seeds", "budget", "evaluations", "weightings", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"BenchConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if not self.methods or not self.lr_grid:
+            raise ValueError("BenchConfig needs at least one method and one learning rate")
+        if self.pareto is not None and (len(self.pareto) != 2 or self.pareto[0] == self.pareto[1]):
+            raise ValueError(f"BenchConfig.pareto takes two different tasks, got {self.pareto}")
+
+    def pareto_methods(self) -> list[str]:
+        """The fixed-weights scalarization sweep over A and B, one spec per ratio; unnamed tasks weigh 1."""
+        if self.pareto is None:
+            return []
+        a, b = self.pareto
+        return [f"fixed-weights:{a}={2 * r:g},{b}={2 - 2 * r:g}" for r in self.pareto_ratios]
+
+    def setup(self) -> dict:
+        """The fields every trial's result depends on besides its method, lr and seed."""
+        keys = ("suite", "suite_options", "model", "budget", "optimizer", "evaluations")
+        return {key: getattr(self, key) for key in keys}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> BenchConfig:
+        values = json.loads(text)
+        if unknown := set(values) - {f.name for f in fields(cls)}:
+            raise ValueError(f"unknown BenchConfig field(s) {sorted(unknown)}")
+        return cls(**values)
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each dataclass field's docstring: the string right after its annotation in the class body."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    return {
+        node.target.id: " ".join(after.value.value.split())
+        for node, after in itertools.pairwise(body)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(after, ast.Expr)
+        and isinstance(after.value, ast.Constant)
+    }
+
+
+def split_methods(text: str) -> list[str]:
+    """``a,b,...`` into methods, keeping a scheduler's own arguments together: a part without a colon
+    that is a number or key=value continues the method before it (fixed-weights:books=2,dvd=0.5)."""
+    methods: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if methods and ":" in methods[-1] and ":" not in part and ("=" in part or _is_number(part)):
+            methods[-1] += f",{part}"
+        elif part:
+            methods.append(part)
+    return methods
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+def _names(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",")]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``mtl-gym bench``'s flags; only those given override ``--config`` (or the defaults)."""
+    docs = field_docs(BenchConfig)
+    defaults = BenchConfig()
+
+    def add(flag: str, name: str, **kwargs) -> None:
+        default = getattr(defaults, name)
+        help_text = f"{docs[name]} (default: {'none' if default is None else json.dumps(default)})"
+        help_text = help_text.replace("%", "%%")
+        parser.add_argument(flag, dest=name, default=argparse.SUPPRESS, help=help_text, **kwargs)
+
+    parser.add_argument(
+        "--out", required=True, help="output folder: config.json, trials/, tables, ranking, plots"
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="a BenchConfig JSON file, e.g. an earlier DIR/config.json; flags override it",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add("--suite", "suite")
+    add("--data-dir", "data_dir")
+    add("--option", "suite_options", action="append", metavar="KEY=VALUE")
+    add("--model", "model", metavar="NAME", type=lambda name: {"name": name})
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another field of the model, e.g. hidden_dim=64",
+    )
+    add("--methods", "methods", type=split_methods, metavar="A,B,...")
+    add("--lr-grid", "lr_grid", type=_floats, metavar="LR,LR,...")
+    add("--pareto", "pareto", type=_names, metavar="TASK_A,TASK_B")
+    add("--pareto-ratios", "pareto_ratios", type=_floats, metavar="R,R,...")
+    add("--ray", "ray", nargs="?", const="local", metavar="ADDRESS")
+    for name in (
+        "seeds",
+        "budget",
+        "evaluations",
+        "agent_timesteps",
+        "agent_seed",
+        "weightings",
+        "ranking_seed",
+        "workers",
+    ):
+        add(f"--{name.replace('_', '-')}", name, type=int)
+    add("--optimizer", "optimizer")
+    add("--agent", "agent")
+
+
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    base = BenchConfig.from_json(Path(args.config).read_text()) if args.config else BenchConfig()
+    given = {f.name: getattr(args, f.name) for f in fields(BenchConfig) if hasattr(args, f.name)}
+    if "suite_options" in given:
+        given["suite_options"] = {
+            **base.suite_options,
+            **parse_assignments(given["suite_options"], "--option"),
+        }
+    model = {**base.model, **given.get("model", {}), **parse_assignments(args.model_option, "--model-option")}
+    return replace(base, **{**given, "model": model})

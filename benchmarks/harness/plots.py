@@ -1,0 +1,82 @@
+"""Figures of a sweep at each method's tuned lr, as PNG: per-task dev curves, and each scheduler's
+task choices over the run. Drawn on bare Agg figures, so no pyplot state or display is involved."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .tables import runs_at
+
+WINDOWS = 50
+"""Most bins of a scheduler's timeline; each shows the share of each task among the choices in it."""
+
+
+def new_figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def plot_curves(summary: dict, records: list[dict], methods: list[str], path: Path) -> None:
+    """One panel per task: dev accuracy against budget, mean over seeds, one line per method."""
+    tasks = summary["tasks"]
+    columns = min(4, len(tasks))
+    rows = math.ceil(len(tasks) / columns)
+    figure = new_figure(3.2 * columns, 2.6 * rows + 0.4)
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for method in methods:
+        runs = runs_at(records, method, summary["methods"][method]["lr"])
+        # Seeds share the evaluation schedule; a run a rule ended early has fewer points.
+        points = min(len(r["curves"]) for r in runs)
+        budget = [p["budget"] for p in runs[0]["curves"][:points]]
+        for axis, task in zip(axes[: len(tasks)], tasks, strict=True):
+            dev = np.mean([[p["dev_acc"][task] for p in r["curves"][:points]] for r in runs], axis=0)
+            axis.plot(budget, dev, marker=".", label=method)
+    for axis, task in zip(axes[: len(tasks)], tasks, strict=True):
+        axis.set_title(task, fontsize="medium")
+        axis.set_xlabel("task-minibatches", fontsize="small")
+        axis.set_ylabel("dev accuracy", fontsize="small")
+    for axis in axes[len(tasks) :]:
+        axis.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=min(5, len(labels)), fontsize="small")
+    figure.savefig(path)
+
+
+def plot_timelines(summary: dict, records: list[dict], methods: list[str], path: Path) -> bool:
+    """Per scheduler (joint methods have no choices), the share of each task among its choices over
+    the run of its first seed, stacked. Returns False, writing nothing, when no method schedules."""
+    first_runs = {m: runs_at(records, m, summary["methods"][m]["lr"])[0] for m in methods}
+    schedulers = {m: run for m, run in first_runs.items() if run["actions"]}
+    if not schedulers:
+        return False
+    tasks = summary["tasks"]
+    figure = new_figure(8, 1.6 * len(schedulers) + 0.6)
+    axes = figure.subplots(len(schedulers), 1, squeeze=False).ravel()
+    for axis, (method, run) in zip(axes, schedulers.items(), strict=True):
+        actions = np.array(run["actions"])
+        # Windows of at least 4K choices, so that round-robin reads as flat shares rather than teeth.
+        chunks = np.array_split(actions, max(1, min(WINDOWS, len(actions) // (4 * len(tasks)))))
+        sizes = np.array([len(chunk) for chunk in chunks])
+        # Window edges in budget units (an action may cover several minibatches).
+        scale = run["budget"] / sizes.sum()
+        starts, widths = (np.cumsum(sizes) - sizes) * scale, sizes * scale
+        bottom = np.zeros(len(chunks))
+        for k, task in enumerate(tasks):
+            share = np.array([np.mean(chunk == k) for chunk in chunks])
+            axis.bar(starts, share, widths, bottom, align="edge", label=task)
+            bottom += share
+        axis.set_xlim(0, run["budget"])
+        axis.set_ylim(0, 1)
+        axis.set_title(f"{method} (seed {run['seed']})", fontsize="medium")
+        axis.set_ylabel("share of choices", fontsize="small")
+    axes[-1].set_xlabel("task-minibatches")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize="small")
+    figure.savefig(path)
+    return True

@@ -1,0 +1,119 @@
+"""Tuning and the results table, laid out as the QLS paper's Table 2 (methods x tasks and their
+average): each method's learning rate is the one of best mean dev accuracy over seeds, and each
+cell is the mean test accuracy over seeds at that rate ± the half-width of its 95% CI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import statistics
+from pathlib import Path
+
+from benchmarks.stats import format_ci, mean_ci
+
+AVERAGE = "average"
+
+
+def summarise(records: list[dict], methods: list[str], lr_grid: list[float]) -> dict:
+    """Per method: the mean dev and test accuracy at every lr, the chosen lr, and per task (and
+    ``average``) the seeds' test accuracies at that lr."""
+    tasks = list(records[0]["tasks"])
+    summary: dict = {"tasks": tasks, "columns": [*tasks, AVERAGE], "lr_grid": lr_grid, "methods": {}}
+    for method in methods:
+        runs = {lr: runs_at(records, method, lr) for lr in lr_grid}
+        tuning = {
+            f"{lr:g}": {
+                "dev": statistics.fmean(r["avg_dev_acc"] for r in group),
+                "test": statistics.fmean(r["avg_test_acc"] for r in group),
+                "seeds": len(group),
+            }
+            for lr, group in runs.items()
+        }
+        # max keeps the first of equal scores, so ties go to the earlier lr of the grid.
+        lr = max(lr_grid, key=lambda rate: tuning[f"{rate:g}"]["dev"])
+        chosen = runs[lr]
+        values = {t: [r["tasks"][t]["test_acc"] for r in chosen] for t in tasks}
+        values[AVERAGE] = [r["avg_test_acc"] for r in chosen]
+        summary["methods"][method] = {
+            "lr": lr,
+            "tuning": tuning,
+            "cells": {column: _cell(v) for column, v in values.items()},
+        }
+    return summary
+
+
+def runs_at(records: list[dict], method: str, lr: float) -> list[dict]:
+    """The records of ``method`` at ``lr``, one per seed."""
+    return [r for r in records if r["params"]["method"] == method and r["params"]["lr"] == lr]
+
+
+def _cell(values: list[float]) -> dict:
+    mean, half = mean_ci(values)
+    return {
+        "mean": mean,
+        "ci95": None if math.isnan(half) else half,
+        "values": values,
+        "text": format_ci(values),
+    }
+
+
+def best_methods(summary: dict, methods: list[str]) -> dict[str, list[str]]:
+    """Per column, the methods of highest mean test accuracy (several on a tie)."""
+    best = {}
+    for column in summary["columns"]:
+        means = {m: summary["methods"][m]["cells"][column]["mean"] for m in methods}
+        # Means of different seeds' accuracies can be equal but for float rounding.
+        best[column] = [m for m, mean in means.items() if math.isclose(mean, max(means.values()))]
+    return best
+
+
+def write_tables(summary: dict, methods: list[str], out: Path) -> str:
+    """``table.md``, ``table.csv`` (one row per method and column) and ``table.json`` for ``methods``;
+    returns the Markdown."""
+    columns, best = summary["columns"], best_methods(summary, methods)
+    seeds = len(summary["methods"][methods[0]]["cells"][AVERAGE]["values"])
+    lines = [
+        f"Test accuracy (%), mean ± 95% CI over {seeds} seed(s), at each method's lr of best mean dev "
+        f"accuracy (grid {', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold.",
+        "",
+        "| method | lr | " + " | ".join(columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    rows = []
+    for method in methods:
+        entry = summary["methods"][method]
+        cells = [_bold(entry["cells"][c]["text"], method in best[c]) for c in columns]
+        lines.append(f"| {method} | {entry['lr']:g} | " + " | ".join(cells) + " |")
+        rows += [
+            {
+                "method": method,
+                "lr": entry["lr"],
+                "column": c,
+                "mean": cell["mean"],
+                "ci95": cell["ci95"],
+                "seeds": len(cell["values"]),
+                "best": method in best[c],
+            }
+            for c, cell in entry["cells"].items()
+        ]
+    markdown = "\n".join(lines) + "\n"
+    (out / "table.md").write_text(markdown)
+    with open(out / "table.csv", "w", newline="") as handle:
+        # A missing CI (one seed) is written as an empty field.
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    table = {
+        "metric": "test accuracy at the lr of best mean dev accuracy",
+        "columns": columns,
+        "lr_grid": summary["lr_grid"],
+        "best": best,
+        "methods": {m: summary["methods"][m] for m in methods},
+    }
+    (out / "table.json").write_text(json.dumps(table, indent=2))
+    return markdown
+
+
+def _bold(text: str, bold: bool) -> str:
+    return f"**{text}**" if bold else text

@@ -1,0 +1,166 @@
+"""The benchmark harness: a tiny sweep end to end through ``mtl-gym bench``, its reports, resuming,
+and the Ray path."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from benchmarks.harness import execute
+from benchmarks.harness.bench import run_bench
+from benchmarks.harness.config import BenchConfig, split_methods
+from benchmarks.harness.ranking import utility_ranking
+from mtl_gym.cli import main
+from mtl_gym.env import RunResult
+
+TINY = BenchConfig(
+    suite="synthetic",
+    suite_options={"dev_size": 40, "test_size": 60},
+    model={"name": "cnn", "embedding_dim": 32, "hidden_dim": 32},
+    methods=["uniform", "equal"],
+    seeds=1,
+    budget=60,
+    lr_grid=[1e-3, 3e-3],
+    evaluations=3,
+    pareto=["books", "toys"],
+    pareto_ratios=[0.25, 0.75],
+    weightings=200,
+)
+TASKS = ["books", "electronics", "kitchen", "toys"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """The tiny sweep, run once through the CLI from a config file with one flag overriding it."""
+    root = tmp_path_factory.mktemp("bench")
+    (root / "tiny.json").write_text(TINY.to_json())
+    out = root / "out"
+    main(["bench", "--config", str(root / "tiny.json"), "--workers", "2", "--out", str(out), "--quiet"])
+    return out
+
+
+def test_config_round_trips_through_json(swept):
+    written = BenchConfig.from_json((swept / "config.json").read_text())
+    assert written == replace(TINY, workers=2)
+    assert BenchConfig.from_json(written.to_json()) == written
+    with pytest.raises(ValueError, match="unknown BenchConfig field"):
+        BenchConfig.from_json('{"seed": 3}')
+
+
+def test_every_trial_is_saved_with_its_params(swept):
+    trials = sorted(p.name for p in (swept / "trials").glob("*.json"))
+    # 2 methods and 2 Pareto ratios, x 2 learning rates x 1 seed.
+    assert len(trials) == 8 and "uniform_lr0.003_seed0.json" in trials
+    record = json.loads((swept / "trials" / "equal_lr0.001_seed0.json").read_text())
+    params = record.pop("params")
+    assert params["method"] == "equal" and params["lr"] == 1e-3 and params["model"] == TINY.model
+    assert record["budget"] == 60 and set(record["tasks"]) == set(TASKS) and len(record["curves"]) == 3
+    # The rest of the record is the RunResult, whole.
+    assert json.loads(RunResult(**record).to_json(full=True)) == record
+
+
+def test_tables_hold_every_method_task_and_cell(swept):
+    table = json.loads((swept / "table.json").read_text())
+    assert list(table["methods"]) == ["uniform", "equal"] and table["columns"] == [*TASKS, "average"]
+    for entry in table["methods"].values():
+        assert entry["lr"] in (1e-3, 3e-3) and set(entry["tuning"]) == {"0.001", "0.003"}
+        best_lr = max(entry["tuning"], key=lambda lr: entry["tuning"][lr]["dev"])
+        assert float(best_lr) == entry["lr"]
+        for cell in entry["cells"].values():
+            assert 0 <= cell["mean"] <= 1 and len(cell["values"]) == 1 and cell["ci95"] is None
+    assert all(table["best"][column] for column in table["columns"])
+
+    markdown = (swept / "table.md").read_text().splitlines()
+    assert markdown[2] == "| method | lr | books | electronics | kitchen | toys | average |"
+    assert [row.split(" | ")[0] for row in markdown[4:]] == ["| uniform", "| equal"]
+    assert "**" in "".join(markdown[4:])
+
+    rows = list(csv.DictReader((swept / "table.csv").read_text().splitlines()))
+    assert len(rows) == 2 * 5 and {r["column"] for r in rows} == {*TASKS, "average"}
+    average = {r["method"]: float(r["mean"]) for r in rows if r["column"] == "average"}
+    assert average == {m: table["methods"][m]["cells"]["average"]["mean"] for m in average}
+
+
+def test_ranking_shares_sum_to_one(swept):
+    ranking = json.loads((swept / "ranking.json").read_text())
+    methods = ranking["methods"]
+    assert set(methods) == {"uniform", "equal"} and ranking["weightings"] == 200
+    assert sum(m["win_share"] for m in methods.values()) == pytest.approx(1)
+    assert all(1 <= m["mean_rank"] <= 2 for m in methods.values())
+    assert "| method | wins (%) |" in (swept / "ranking.md").read_text()
+
+
+def test_plots_and_pareto_are_written(swept):
+    for name in ("curves.png", "timeline.png", "pareto.png"):
+        assert (swept / name).stat().st_size > 1000
+    pareto = json.loads((swept / "pareto.json").read_text())
+    assert pareto["tasks"] == ["books", "toys"]
+    assert [p["ratio"] for p in pareto["points"]] == [0.25, 0.75, None, None]
+    assert any(p["non_dominated"] for p in pareto["points"])
+
+
+def test_rerun_runs_only_missing_trials(swept, monkeypatch):
+    missing = swept / "trials" / "uniform_lr0.001_seed0.json"
+    kept = swept / "trials" / "equal_lr0.003_seed0.json"
+    kept_time = kept.stat().st_mtime_ns
+    missing.unlink()
+    ran = []
+
+    def recording_pool(config, trials, agent):
+        ran.extend(t.key for t in trials)
+        yield from pool_runs(config, trials, agent)
+
+    pool_runs = execute._pool_runs
+    monkeypatch.setattr(execute, "_pool_runs", recording_pool)
+    run_bench(BenchConfig.from_json((swept / "config.json").read_text()), swept, progress=False)
+    assert ran == ["uniform_lr0.001_seed0"] and missing.exists() and kept.stat().st_mtime_ns == kept_time
+
+
+def test_a_trial_file_from_other_settings_is_an_error(swept, tmp_path):
+    shutil.copytree(swept / "trials", tmp_path / "trials")
+    with pytest.raises(ValueError, match="other settings"):
+        run_bench(replace(TINY, budget=61), tmp_path, progress=False)
+
+
+def test_ray_sweep_runs_trials_as_tasks(tmp_path):
+    config = replace(TINY, methods=["uniform"], lr_grid=[1e-3], seeds=2, pareto=None, ray="local", workers=2)
+    report = run_bench(config, tmp_path, progress=False)
+    assert sorted(p.name for p in (tmp_path / "trials").glob("*.json")) == [
+        "uniform_lr0.001_seed0.json",
+        "uniform_lr0.001_seed1.json",
+    ]
+    assert report["summary"]["methods"]["uniform"]["cells"]["average"]["ci95"] is not None
+
+
+def test_qls_gets_an_agent_trained_on_the_same_suite_and_model(tmp_path):
+    config = replace(TINY, methods=["qls"], lr_grid=[1e-3], budget=20, pareto=None, agent_timesteps=20)
+    run_bench(config, tmp_path, progress=False)
+    trained = json.loads((tmp_path / "agent" / "config.json").read_text())["config"]
+    assert trained["model"] == TINY.model and trained["suite_options"] == TINY.suite_options
+    record = json.loads((tmp_path / "trials" / "qls_lr0.001_seed0.json").read_text())
+    assert record["params"]["agent"] == str(tmp_path / "agent" / "agent.zip") and len(record["actions"]) == 20
+    with pytest.raises(ValueError, match="agent trained with other settings"):
+        run_bench(replace(config, agent_timesteps=21), tmp_path, progress=False)
+
+
+def test_methods_flag_keeps_scheduler_arguments_together():
+    assert split_methods("uniform,fixed-weights:books=2,dvd=0.5,pcgrad,fixed-weights:2,1,1,qls") == [
+        "uniform",
+        "fixed-weights:books=2,dvd=0.5",
+        "pcgrad",
+        "fixed-weights:2,1,1",
+        "qls",
+    ]
+
+
+def test_a_method_best_on_every_task_wins_every_weighting():
+    ranking = utility_ranking({"a": [0.9, 0.8], "b": [0.5, 0.7], "c": [0.6, 0.1]}, weightings=100, seed=1)
+    assert ranking["methods"]["a"] == {"win_share": 1.0, "mean_rank": 1.0, "equal_weights_rank": 1}
+    assert ranking["methods"]["b"]["win_share"] == 0 and ranking["methods"]["c"]["mean_rank"] > 2
+    # Equal averages that differ only by float rounding (0.1 + 0.2 + 0.3 > 0.6) tie.
+    tie = utility_ranking({"a": [0.3, 0.6], "b": [0.1 + 0.2 + 0.3, 0.3]}, weightings=10, seed=0)
+    assert [m["equal_weights_rank"] for m in tie["methods"].values()] == [1, 1]
