@@ -21,27 +21,41 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import torch
 
-from baselines.joint import make_joint_method
+from baselines.joint import JointMethod, make_joint_method
 from benchmarks.env_step import measure, timed
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig, build_trainer, make_vec_env
 from mtl_gym.models import ModelConfig
-from mtl_gym.training import TrainerConfig
+from mtl_gym.training import Trainer, TrainerConfig
 
 LSTM = ModelConfig(name="lstm")
 
 
-def joint_step_ms(suite: TaskSuite, name: str, steps: int) -> float:
-    """Milliseconds per joint step (K minibatches, one per task) after one warm-up step, best of 2 rounds."""
-    trainer = build_trainer(suite, LSTM, TrainerConfig(), 0)
-    method = make_joint_method(name)
-    method.attach(trainer)
+def joint_step_ms(suite: TaskSuite, names: list[str], steps: int, rounds: int = 2) -> dict[str, float]:
+    """Milliseconds per joint step (K minibatches, one per task) of each method after a warm-up step,
+    the best of ``rounds`` rounds that visit every method in turn, so that a burst of other load on
+    the machine does not land on one method only."""
+    runs = {}
+    for name in names:
+        trainer = build_trainer(suite, LSTM, TrainerConfig(), 0)
+        method = make_joint_method(name)
+        method.attach(trainer)
+        method.step(trainer)
+        runs[name] = partial(_joint_step, method, trainer)
+    best = dict.fromkeys(names, float("inf"))
+    for _ in range(rounds):
+        for name, step in runs.items():
+            best[name] = min(best[name], timed(step, steps, rounds=1))
+    return best
+
+
+def _joint_step(method: JointMethod, trainer: Trainer, _index: int) -> None:
     method.step(trainer)
-    return timed(lambda _: method.step(trainer), steps, rounds=2)
 
 
 def vec_samples_per_s(n_envs: int, suite: str, data_dir: str | None, steps: int) -> float:
@@ -108,7 +122,7 @@ def main() -> None:
     with stopwatch(seconds, "env_step"):
         env_step = measure(suite, LSTM, EnvConfig(), args.env_steps)
     with stopwatch(seconds, "joint"):
-        joint = {m: joint_step_ms(suite, m, args.joint_steps) for m in args.methods.split(",")}
+        joint = joint_step_ms(suite, args.methods.split(","), args.joint_steps)
     with stopwatch(seconds, "vec_env"):
         rates = {n: vec_samples_per_s(n, args.suite, args.data_dir, args.vec_steps) for n in (1, 2)}
     with stopwatch(seconds, "memory"):

@@ -147,6 +147,12 @@ def test_qls_gets_an_agent_trained_on_the_same_suite_and_model(tmp_path):
         run_bench(replace(config, agent_timesteps=21), tmp_path, progress=False)
 
 
+def test_an_unknown_method_fails_before_any_trial(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown method\(s\) \['bogus'\]"):
+        run_bench(replace(TINY, methods=["uniform", "bogus"]), tmp_path, progress=False)
+    assert not (tmp_path / "trials").exists()
+
+
 def test_methods_flag_keeps_scheduler_arguments_together():
     assert split_methods("uniform,fixed-weights:books=2,dvd=0.5,pcgrad,fixed-weights:2,1,1,qls") == [
         "uniform",
