@@ -91,17 +91,17 @@ def run_method(
             evaluations=evaluations,
             label=name,
         )
+    options = {
+        "model": model,
+        "trainer": trainer,
+        "env_config": env_config,
+        "optimizer": factory,
+        "backward": backward,
+    }
     if kd := kd_method(method):
         # The KD rule decides which tasks train (all in the joint setting, the current one in the
         # sequential); uniform only walks the allowed tasks.
         setting, order = kd
-        options = {
-            "model": model,
-            "trainer": trainer,
-            "env_config": env_config,
-            "optimizer": factory,
-            "backward": backward,
-        }
         rules = [*rules, *make_kd_rules(setting, order, suite, seed=seed, budget=budget, **options)]
         method = "uniform"
     if method == "qls":
@@ -111,16 +111,5 @@ def run_method(
     else:
         scheduler = make_scheduler(method)
     return run_schedule(
-        scheduler,
-        suite,
-        budget,
-        seed,
-        method=name,
-        model=model,
-        env_config=env_config,
-        trainer=trainer,
-        rules=rules,
-        optimizer=factory,
-        backward=backward,
-        evaluations=evaluations,
+        scheduler, suite, budget, seed, method=name, rules=rules, evaluations=evaluations, **options
     )

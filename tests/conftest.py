@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtl_gym.data import default_data_dir, load_suite
+from mtl_gym.data import RawSplit, RawTask, TaskKind, build_suite, default_data_dir, load_suite
 from mtl_gym.data.synthetic import DomainSpec
 
 torch.set_num_threads(1)
@@ -28,3 +28,19 @@ def data_dir():
     if found is None or not (found / "fsmtl16").is_dir():
         pytest.fail("real data is expected in ../shared/data (or $MTL_GYM_DATA); CI has it there")
     return found
+
+
+@pytest.fixture
+def tagging_suite():
+    """A factory of tiny POS-like tagging suites: three sentences repeated ``copies`` times."""
+
+    def build(copies: int):
+        words = [["the", "cat", "sat"], ["a", "dog", "ran", "off"], ["cats", "sit"]] * copies
+        tags = [[0, 1, 2], [0, 1, 2, 3], [1, 2]] * copies
+        split = RawSplit(words, tags, "memory")
+        splits = {"train": split, "dev": split, "test": split}
+        return build_suite(
+            "tiny-tagging", [RawTask("pos", TaskKind.TAGGING, ["DT", "NN", "VB", "RP"], splits)]
+        )
+
+    return build

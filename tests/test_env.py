@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 import mtl_gym  # noqa: F401  (registers the gymnasium ids)
-from mtl_gym.data import RawSplit, RawTask, TaskKind, build_suite
 from mtl_gym.env import (
     EnvConfig,
     InvalidActionError,
@@ -223,14 +222,8 @@ def test_nan_loss_truncates_with_a_flag(small_suite):
     assert env.observation_space.contains(observation)
 
 
-def test_tagging_env_uses_per_token_margins():
-    words = [["the", "cat", "sat"], ["a", "dog", "ran", "off"], ["cats", "sit"]] * 10
-    tags = [[0, 1, 2], [0, 1, 2, 3], [1, 2]] * 10
-    split = RawSplit(words, tags, "memory")
-    tagging = RawTask(
-        "pos", TaskKind.TAGGING, ["DT", "NN", "VB", "RP"], {"train": split, "dev": split, "test": split}
-    )
-    suite = build_suite("tiny-tagging", [tagging])
+def test_tagging_env_uses_per_token_margins(tagging_suite):
+    suite = tagging_suite(10)
     env = make_env(suite, hard_samples=3, bins=5)
     observation, _ = env.reset(seed=0)
     assert observation.shape == (5,) and observation.sum() == pytest.approx(1.0)

@@ -11,7 +11,7 @@ import torch
 
 from baselines.joint import make_joint_method
 from baselines.schedulers import make_scheduler
-from mtl_gym.data import IGNORE_INDEX, Batch, RawSplit, RawTask, TaskKind, build_suite
+from mtl_gym.data import IGNORE_INDEX, Batch, RawSplit, build_suite
 from mtl_gym.data.synthetic import DomainSpec, SyntheticConfig, synthetic_raw_tasks
 from mtl_gym.env import (
     AsyncConvergence,
@@ -70,14 +70,8 @@ def test_kd_loss_for_tagging_averages_over_real_tokens_only():
     assert DistillationLoss(padded)(logits, batch).item() == pytest.approx(loss.item())
 
 
-def test_tagging_teacher_rows_line_up_with_training_batches():
-    words = [["the", "cat", "sat"], ["a", "dog", "ran", "off"], ["cats", "sit"]] * 8
-    tags = [[0, 1, 2], [0, 1, 2, 3], [1, 2]] * 8
-    split = RawSplit(words, tags, "memory")
-    raw = RawTask(
-        "pos", TaskKind.TAGGING, ["DT", "NN", "VB", "RP"], {"train": split, "dev": split, "test": split}
-    )
-    suite = build_suite("tiny-tagging", [raw])
+def test_tagging_teacher_rows_line_up_with_training_batches(tagging_suite):
+    suite = tagging_suite(8)
     torch.manual_seed(0)
     model = ModelConfig(**FAST_MODEL)(suite)
     teacher = teacher_probabilities(model, 0, suite[0], temperature=1.0, batch_size=5)
