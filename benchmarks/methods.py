@@ -64,10 +64,12 @@ def run_method(
     optimizer: str = "adam",
     agent: str | None = None,
     rules: Sequence[Rule] = (),
+    kd: tuple[str, str | None] | None = None,
     evaluations: int = 10,
 ) -> RunResult:
     """Train a fresh model under ``method`` (a scheduler spec, a joint method name, or ``qls``
-    with ``agent``) for ``budget`` task-minibatches."""
+    with ``agent``) for ``budget`` task-minibatches. ``kd`` = (setting, order) adds the Async-KD
+    rules (built with the same model, trainer and optimizer, so the ``easy`` pre-run matches)."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; known: {sorted(OPTIMIZERS)}")
     factory, backward = (None, weighted_sum_backward)
@@ -75,7 +77,7 @@ def run_method(
         factory, backward = adatask_factory(AdaTaskConfig(lr=trainer.lr))
     name = method if optimizer == "adam" else f"{method}+{optimizer}"
     if method in JOINT_METHODS:
-        if rules:
+        if rules or kd:
             raise ValueError(
                 f"joint method {method!r} trains every task each step; rules such as KD need a scheduler"
             )
@@ -98,12 +100,13 @@ def run_method(
         "optimizer": factory,
         "backward": backward,
     }
-    if kd := kd_method(method):
+    if named_kd := kd_method(method):
         # The KD rule decides which tasks train (all in the joint setting, the current one in the
         # sequential); uniform only walks the allowed tasks.
+        kd, method = named_kd, "uniform"
+    if kd:
         setting, order = kd
         rules = [*rules, *make_kd_rules(setting, order, suite, seed=seed, budget=budget, **options)]
-        method = "uniform"
     if method == "qls":
         if agent is None:
             raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip)")

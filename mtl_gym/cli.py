@@ -122,17 +122,13 @@ def cmd_run(args: argparse.Namespace) -> None:
     # The CLI is the top of the stack: it may reach the benchmarks' method runner.
     from benchmarks.methods import run_method
 
-    from .env import EnvConfig, make_kd_rules
+    from .env import EnvConfig
 
     torch.set_num_threads(args.threads)
     suite = suite_from_args(args)
     model = ModelConfig(name=args.model)
     trainer = TrainerConfig(**parse_assignments(args.trainer, "--trainer"))
     env_config = EnvConfig.from_dict(parse_assignments(args.env, "--env"))
-    rules = []
-    if args.kd:
-        options = {"model": model, "trainer": trainer, "env_config": env_config}
-        rules = make_kd_rules(args.kd, args.kd_order, suite, seed=args.seed, budget=args.budget, **options)
     result = run_method(
         args.method,
         suite,
@@ -143,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         env_config=env_config,
         optimizer=args.optimizer,
         agent=args.agent,
-        rules=rules,
+        kd=(args.kd, args.kd_order) if args.kd else None,
     )
     if args.json:
         print(result.to_json())
