@@ -211,6 +211,8 @@ def test_conll_columns_become_tasks(tmp_path):
     second = pos.train.labels[1].tolist()
     assert second[2] == IGNORE_INDEX and pos.train.lengths.tolist() == [3, 2]
     assert pos.train.tokens[0].tolist() == chunk.train.tokens[0].tolist()
+    words = [suite.vocab.id_to_token(i) for i in pos.train.tokens[0].tolist()]
+    assert words == ["The", "cat", "sat"]
 
 
 def test_conll_column_count_and_bom(tmp_path):

@@ -208,3 +208,11 @@ def test_lstm_last_state_equals_packed_sequence_result(small_suite):
         )
         _, (hidden, _) = model.lstm(packed)
     assert torch.allclose(pooled, hidden[-1], atol=1e-6)
+
+
+def test_tagging_task_learns_its_tags(tagging_suite):
+    suite = tagging_suite(10)
+    trainer = make_trainer(suite, lr=1e-2)
+    for _ in range(60):
+        trainer.step([0])
+    assert trainer.evaluate("test")["pos"].accuracy > 0.95

@@ -69,9 +69,8 @@ class Vocabulary:
         """Exactly one id per given word (the first ``max_len``), for tagging, where ids align with tags."""
         if max_len is not None:
             sentences = [words[:max_len] for words in sentences]
-        encodings = self.tokenizer.encode_batch_fast(
-            sentences, is_pretokenized=True, add_special_tokens=False
-        )
+        # The slower encode_batch, not encode_batch_fast: only it fills word_ids, which align ids to words.
+        encodings = self.tokenizer.encode_batch(sentences, is_pretokenized=True, add_special_tokens=False)
         ids = []
         for words, enc in zip(sentences, encodings, strict=True):
             # A word holding whitespace would split into several ids; keep the first one.
