@@ -3,16 +3,16 @@ or a trained QLS agent, with any optimizer. ``mtl-gym run`` and the benchmark ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agents import QLSScheduler
-from baselines.adatask import AdaTaskConfig, adatask_factory
+from baselines.adatask import AdaTaskBackward, AdaTaskConfig, adatask_factory
 from baselines.joint import JOINT_METHODS, make_joint_method, run_joint
 from baselines.registry import OPTIMIZERS, list_methods
 from baselines.schedulers import make_scheduler
 from mtl_gym.data import TaskSuite
 from mtl_gym.env import EnvConfig, ModelFactory, Rule, RunResult, make_kd_rules, run_schedule
-from mtl_gym.training import TrainerConfig
+from mtl_gym.training import Trainer, TrainerConfig
 from mtl_gym.training.trainer import weighted_sum_backward
 
 
@@ -52,6 +52,14 @@ def kd_method(method: str) -> tuple[str, str | None] | None:
     return None
 
 
+def split_optimizer(method: str, optimizer: str = "adam") -> tuple[str, str]:
+    """``("uniform", "adatask")`` for ``uniform+adatask``: a ``+OPTIMIZER`` suffix overrides ``optimizer``."""
+    base, plus, suffix = method.rpartition("+")
+    if plus and suffix in OPTIMIZERS:
+        return base, suffix
+    return method, optimizer
+
+
 def run_method(
     method: str,
     suite: TaskSuite,
@@ -66,22 +74,26 @@ def run_method(
     rules: Sequence[Rule] = (),
     kd: tuple[str, str | None] | None = None,
     evaluations: int = 10,
+    after_training: Callable[[Trainer], None] | None = None,
 ) -> RunResult:
     """Train a fresh model under ``method`` (a scheduler spec, a joint method name, or ``qls``
-    with ``agent``) for ``budget`` task-minibatches. ``kd`` = (setting, order) adds the Async-KD
-    rules (built with the same model, trainer and optimizer, so the ``easy`` pre-run matches)."""
+    with ``agent``, optionally suffixed ``+OPTIMIZER``) for ``budget`` task-minibatches. ``kd`` =
+    (setting, order) adds the Async-KD rules (built with the same model, trainer and optimizer,
+    so the ``easy`` pre-run matches). Under AdaTask the result's ``extra["dominance"]`` holds the
+    rAU report of the shared parameters. ``after_training`` gets the trainer with the final model."""
+    method, optimizer = split_optimizer(method, optimizer)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; known: {sorted(OPTIMIZERS)}")
     factory, backward = (None, weighted_sum_backward)
     if optimizer == "adatask":
-        factory, backward = adatask_factory(AdaTaskConfig(lr=trainer.lr))
+        factory, backward = adatask_factory(AdaTaskConfig(lr=trainer.lr, track_dominance=True))
     name = method if optimizer == "adam" else f"{method}+{optimizer}"
     if method in JOINT_METHODS:
         if rules or kd:
             raise ValueError(
                 f"joint method {method!r} trains every task each step; rules such as KD need a scheduler"
             )
-        return run_joint(
+        result = run_joint(
             make_joint_method(method),
             suite,
             budget,
@@ -92,27 +104,41 @@ def run_method(
             backward=backward,
             evaluations=evaluations,
             label=name,
+            after_training=after_training,
         )
-    options = {
-        "model": model,
-        "trainer": trainer,
-        "env_config": env_config,
-        "optimizer": factory,
-        "backward": backward,
-    }
-    if named_kd := kd_method(method):
-        # The KD rule decides which tasks train (all in the joint setting, the current one in the
-        # sequential); uniform only walks the allowed tasks.
-        kd, method = named_kd, "uniform"
-    if kd:
-        setting, order = kd
-        rules = [*rules, *make_kd_rules(setting, order, suite, seed=seed, budget=budget, **options)]
-    if method == "qls":
-        if agent is None:
-            raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip)")
-        scheduler = QLSScheduler(agent)
     else:
-        scheduler = make_scheduler(method)
-    return run_schedule(
-        scheduler, suite, budget, seed, method=name, rules=rules, evaluations=evaluations, **options
-    )
+        options = {
+            "model": model,
+            "trainer": trainer,
+            "env_config": env_config,
+            "optimizer": factory,
+            "backward": backward,
+        }
+        if named_kd := kd_method(method):
+            # The KD rule decides which tasks train (all in the joint setting, the current one in the
+            # sequential); uniform only walks the allowed tasks.
+            kd, method = named_kd, "uniform"
+        if kd:
+            setting, order = kd
+            rules = [*rules, *make_kd_rules(setting, order, suite, seed=seed, budget=budget, **options)]
+        scheduler = make_scheduler(method) if method != "qls" else QLSScheduler(_required(agent))
+        result = run_schedule(
+            scheduler,
+            suite,
+            budget,
+            seed,
+            method=name,
+            rules=rules,
+            evaluations=evaluations,
+            after_training=after_training,
+            **options,
+        )
+    if isinstance(backward, AdaTaskBackward):
+        result.extra["dominance"] = backward.optimizer.dominance.report(suite.names)
+    return result
+
+
+def _required(agent: str | None) -> str:
+    if agent is None:
+        raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip)")
+    return agent

@@ -4,10 +4,12 @@ recorder, so results compare directly with schedulers'."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mtl_gym.data import TaskSuite
 from mtl_gym.env import ModelFactory, RunRecorder, RunResult, build_trainer, first_model_seed
 from mtl_gym.models import ModelConfig
-from mtl_gym.training import OptimizerFactory, TrainerConfig
+from mtl_gym.training import OptimizerFactory, Trainer, TrainerConfig
 from mtl_gym.training.trainer import Backward, weighted_sum_backward
 
 from .base import JointMethod
@@ -25,10 +27,12 @@ def run_joint(
     backward: Backward = weighted_sum_backward,
     evaluations: int = 10,
     label: str | None = None,
+    after_training: Callable[[Trainer], None] | None = None,
 ) -> RunResult:
     """Joint steps (each costing K budget units) until ``budget`` is spent. ``optimizer`` and
     ``backward`` (e.g. AdaTask's pair) are installed before the method attaches; ``label`` names
-    the run in its result (the method's name by default)."""
+    the run in its result (the method's name by default); ``after_training`` gets the trainer
+    with the final model."""
     recorder = RunRecorder(suite, budget, evaluations)
     runner = build_trainer(
         suite, model or ModelConfig(), trainer or TrainerConfig(), first_model_seed(seed), optimizer, backward
@@ -37,4 +41,7 @@ def run_joint(
     while runner.budget.total < budget:
         method.step(runner)
         recorder.after_step(runner)
-    return recorder.result(runner, label or method.name, seed, [], {"weights": method.weights})
+    result = recorder.result(runner, label or method.name, seed, [], {"weights": method.weights})
+    if after_training is not None:
+        after_training(runner)
+    return result

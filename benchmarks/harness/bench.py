@@ -34,7 +34,7 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> di
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.to_json())
     trials = trial_grid(config)
-    agent = qls_agent(config, out, progress) if any(t.method == "qls" for t in trials) else None
+    agent = qls_agent(config, out, progress) if any(t.uses_agent for t in trials) else None
     records = run_trials(config, trials, out, agent, progress)
     summary = summarise(records, list(dict.fromkeys(t.method for t in trials)), config.lr_grid)
     table = write_tables(summary, config.methods, out)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.methods import all_methods, run_method
+from benchmarks.methods import all_methods, run_method, split_optimizer
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import TrainerConfig
@@ -30,10 +30,14 @@ class Trial:
         method = re.sub(r"[^\w.+-]+", "_", self.method)
         return f"{method}_lr{self.lr:g}_seed{self.seed}"
 
+    @property
+    def uses_agent(self) -> bool:
+        return split_optimizer(self.method)[0] == "qls"
+
     def params(self, config: BenchConfig, agent: str | None) -> dict:
         """Everything the trial's result depends on; a file whose params differ is not this trial's."""
         params = {"method": self.method, "lr": self.lr, "seed": self.seed, **config.setup()}
-        if self.method == "qls":
+        if self.uses_agent:
             params["agent"] = agent
         return params
 
@@ -46,7 +50,8 @@ def check_methods(config: BenchConfig) -> None:
     if config.optimizer not in optimizers:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; known: {sorted(optimizers)}")
     names = {m["name"].partition(":")[0] for m in listed} - optimizers
-    if unknown := [m for m in config.methods if m.partition(":")[0] not in names]:
+    methods = [split_optimizer(m)[0] for m in config.methods]
+    if unknown := [m for m in methods if m.partition(":")[0] not in names]:
         raise ValueError(f"unknown method(s) {unknown}; `mtl-gym methods` lists the known ones")
 
 

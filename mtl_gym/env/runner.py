@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import TaskSuite
-from ..training import OptimizerFactory, Trainer, TrainerConfig
+from ..training import OptimizerFactory, TaskMetrics, Trainer, TrainerConfig
 from ..training.trainer import Backward, weighted_sum_backward
 from .config import EnvConfig
 from .env import ModelFactory, MTLSchedulingEnv
@@ -37,7 +37,8 @@ class RunResult:
     seed: int
     budget: int
     tasks: dict[str, dict[str, float]]
-    """Per task: final ``dev_acc`` and ``test_acc``, and ``best_dev_acc`` over the periodic evaluations."""
+    """Per task: final ``dev_acc`` and ``test_acc``, ``best_dev_acc`` over the periodic evaluations,
+    and for IOB tagging tasks final ``dev_f1`` and ``test_f1`` (chunk F1)."""
     avg_test_acc: float
     avg_dev_acc: float
     action_counts: dict[str, int]
@@ -84,6 +85,12 @@ class RunRecorder:
         for name, metrics in dev.items():
             self.best[name] = max(self.best[name], metrics.accuracy)
 
+    def _task_entry(self, name: str, dev: TaskMetrics, test: TaskMetrics) -> dict[str, float]:
+        entry = {"dev_acc": dev.accuracy, "test_acc": test.accuracy, "best_dev_acc": self.best[name]}
+        if test.chunk_f1 is not None:
+            entry |= {"dev_f1": dev.chunk_f1, "test_f1": test.chunk_f1}
+        return entry
+
     def result(self, trainer: Trainer, method: str, seed: int, actions: list[int], extra: dict) -> RunResult:
         dev, test = trainer.evaluate("dev"), trainer.evaluate("test")
         self._track(dev)
@@ -94,10 +101,7 @@ class RunRecorder:
             method=method,
             seed=seed,
             budget=trainer.budget.total,
-            tasks={
-                n: {"dev_acc": dev[n].accuracy, "test_acc": test[n].accuracy, "best_dev_acc": self.best[n]}
-                for n in names
-            },
+            tasks={n: self._task_entry(n, dev[n], test[n]) for n in names},
             avg_test_acc=float(np.mean([test[n].accuracy for n in names])),
             avg_dev_acc=float(np.mean([dev[n].accuracy for n in names])),
             action_counts={n: counts.get(i, 0) for i, n in enumerate(names)},
@@ -122,9 +126,11 @@ def run_schedule(
     optimizer: OptimizerFactory | None = None,
     backward: Backward = weighted_sum_backward,
     evaluations: int = 10,
+    after_training: Callable[[Trainer], None] | None = None,
 ) -> RunResult:
     """Train a fresh model (seeded by ``seed``) until ``budget`` task-minibatches are spent or a
-    rule ends the episode, evaluating the full dev split ``evaluations`` times along the way."""
+    rule ends the episode, evaluating the full dev split ``evaluations`` times along the way.
+    ``after_training`` gets the trainer with the final model, e.g. to keep or probe its encoder."""
     recorder = RunRecorder(suite, budget, evaluations)
     config = env_config if isinstance(env_config, EnvConfig) else EnvConfig.from_dict(env_config or {})
     observe = config.observe and getattr(scheduler, "uses_observation", True)
@@ -146,4 +152,7 @@ def run_schedule(
         if terminated or truncated:
             break
     extra = {k: v for rule in env.rules for k, v in rule.info().items()}
-    return recorder.result(env.trainer, method, seed, actions, extra)
+    result = recorder.result(env.trainer, method, seed, actions, extra)
+    if after_training is not None:
+        after_training(env.trainer)
+    return result
