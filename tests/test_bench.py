@@ -110,9 +110,9 @@ def test_rerun_runs_only_missing_trials(swept, monkeypatch):
     missing.unlink()
     ran = []
 
-    def recording_pool(config, trials, agent):
+    def recording_pool(config, trials):
         ran.extend(t.key for t in trials)
-        yield from pool_runs(config, trials, agent)
+        yield from pool_runs(config, trials)
 
     pool_runs = execute._pool_runs
     monkeypatch.setattr(execute, "_pool_runs", recording_pool)

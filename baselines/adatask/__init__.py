@@ -1,7 +1,7 @@
 """AdaTask (Yang et al. 2023, AAAI): task-wise adaptive learning rates for shared parameters,
 its layer-wise variant, and the rAU task-dominance diagnostic."""
 
-from .dominance import TaskDominance, plot_dominance
+from .dominance import TaskDominance, draw_dominance, mean_report, plot_dominance
 from .optimizer import VARIANTS, AdaTask
 from .wiring import AdaTaskBackward, AdaTaskConfig, adatask_factory, attach_adatask
 
@@ -13,5 +13,7 @@ __all__ = [
     "TaskDominance",
     "adatask_factory",
     "attach_adatask",
+    "draw_dominance",
+    "mean_report",
     "plot_dominance",
 ]

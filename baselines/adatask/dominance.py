@@ -103,10 +103,20 @@ def plot_dominance(report: dict, path: str | Path | None = None):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows = {**report["layers"], "all": report["all"]}
-    figure = Figure(figsize=(7, 0.5 * len(rows) + 1.5))
+    figure = Figure(figsize=(7, 0.5 * (len(report["layers"]) + 1) + 1.5))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    draw_dominance(axes, report)
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize="small")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path)
+    return figure
+
+
+def draw_dominance(axes, report: dict) -> None:
+    """The bars of :func:`plot_dominance` on the given matplotlib Axes (e.g. one panel per method)."""
+    rows = {**report["layers"], "all": report["all"]}
     labels = list(rows)
     left = [0.0] * len(rows)
     segments = [
@@ -120,8 +130,27 @@ def plot_dominance(report: dict, path: str | Path | None = None):
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of updated shared parameters")
     axes.invert_yaxis()
-    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(segments)), fontsize="small")
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path)
-    return figure
+
+
+def mean_report(reports: Sequence[dict]) -> dict:
+    """The element-wise mean of several :meth:`TaskDominance.report` s over the same tasks and layers
+    (e.g. of seeds); counts are averaged too."""
+    if not reports:
+        raise ValueError("mean_report needs at least one report")
+
+    def mean(values: list):
+        if isinstance(values[0], dict):
+            return {key: mean([v[key] for v in values]) for key in values[0]}
+        if isinstance(values[0], list):
+            return [mean(list(column)) for column in zip(*values, strict=True)]
+        return sum(values) / len(values)
+
+    first = reports[0]
+    if any(r["tasks"] != first["tasks"] or list(r["layers"]) != list(first["layers"]) for r in reports):
+        raise ValueError("mean_report needs reports over the same tasks and layers")
+    return {
+        "tasks": first["tasks"],
+        "decay": first["decay"],
+        "layers": mean([r["layers"] for r in reports]),
+        "all": mean([r["all"] for r in reports]),
+    }

@@ -1,13 +1,14 @@
 """``mtl-gym bench``: tune and compare methods on equal footing, then write tables, ranking and plots.
 
-    mtl-gym bench --suite fsmtl --methods uniform,pcgrad,qls --seeds 3 --budget 4000 \\
-        --lr-grid 3e-4,1e-3,3e-3 --model lstm --workers 2 --out runs/bench
+    mtl-gym bench --suite fsmtl --methods uniform,pcgrad,equal+adatask,qls --seeds 3 --budget 4000 \\
+        --lr-grid 3e-4,1e-3,3e-3 --model lstm --workers 2 --transfer all --out runs/bench
 
 DIR (``--out``) receives ``config.json``, ``trials/<key>.json`` (one per method x lr x seed, each
 saved as it finishes; a rerun skips them), ``agent/`` (the QLS agent the harness trained, if any),
-``table.md|csv|json``, ``ranking.md|json``, ``curves.png``, ``timeline.png`` (schedulers only) and,
-with ``--pareto A,B``, ``pareto.json|png``.
-"""
+``table.md|csv|json`` (and ``table_f1.*`` when a task is IOB tagging), ``ranking.md|json``,
+``curves.png``, ``timeline.png`` (schedulers only), ``dominance.json|png`` (methods under
+AdaTask), with ``--pareto A,B`` ``pareto.json|png``, and with ``--transfer`` ``transfer/<key>.json``
+(and a QLS agent per held-out task) and ``transfer.md|csv|json``."""
 
 from __future__ import annotations
 
@@ -16,45 +17,66 @@ from dataclasses import asdict
 from pathlib import Path
 
 from agents.qls import TrainAgentConfig, train_agent
+from mtl_gym.data import TaskSuite
 
 from .config import BenchConfig
 from .execute import run_trials
 from .pareto import pareto_summary, write_pareto
-from .plots import plot_curves, plot_timelines
+from .plots import plot_curves, plot_timelines, write_dominance
 from .ranking import utility_ranking, write_ranking
-from .tables import summarise, write_tables
-from .trials import check_methods, trial_grid
+from .tables import has_f1, summarise, write_tables
+from .transfer import run_transfer
+from .trials import check_methods, suite_of, trial_grid, uses_agent
 
 
 def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
     """Run (or finish) the sweep of ``config`` in ``out``; returns the Markdown table and ranking,
-    and the tuning summary of every method run (the Pareto sweep's included)."""
+    the tuning summary of every method run (the Pareto sweep's included), and the Markdown of the
+    chunk-F1 and transfer tables when the sweep has them."""
     check_methods(config)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.to_json())
-    trials = trial_grid(config)
-    agent = qls_agent(config, out, progress) if any(t.uses_agent for t in trials) else None
-    records = run_trials(config, trials, out, agent, progress)
-    summary = summarise(records, list(dict.fromkeys(t.method for t in trials)), config.lr_grid)
-    table = write_tables(summary, config.methods, out)
+    agent = qls_agent(config, out / "agent", progress) if any(map(uses_agent, config.methods)) else None
+    trials = trial_grid(config, agent)
+    records = run_trials(config, trials, out, progress)
+    run_methods = list(dict.fromkeys(t.method for t in trials))
+    summary = summarise(records, run_methods, config.lr_grid)
+    report = {"table": write_tables(summary, config.methods, out), "summary": summary}
+    if has_f1(records):
+        report["table_f1"] = write_tables(
+            summarise(records, run_methods, config.lr_grid, metric="f1"),
+            config.methods,
+            out,
+            stem="table_f1",
+            metric="test chunk F1 of IOB tagging tasks (accuracy of the others) at the lr of best mean dev score",
+        )
     scores = {
         m: [summary["methods"][m]["cells"][t]["mean"] for t in summary["tasks"]] for m in config.methods
     }
-    ranking = write_ranking(utility_ranking(scores, config.weightings, config.ranking_seed), out)
+    ranking = utility_ranking(scores, config.weightings, config.ranking_seed)
+    report["ranking"] = write_ranking(ranking, out)
     plot_curves(summary, records, config.methods, out / "curves.png")
     plot_timelines(summary, records, config.methods, out / "timeline.png")
+    write_dominance(summary, records, config.methods, out)
     if config.pareto:
         write_pareto(pareto_summary(summary, config), out)
-    return {"table": table, "ranking": ranking, "summary": summary}
+    if config.transfer:
+
+        def agent_for(suite: TaskSuite) -> str:
+            held_out = "_".join(sorted(set(suite_of(config).names) - set(suite.names)))
+            return qls_agent(config, out / "transfer" / f"agent_without_{held_out}", progress, suite)
+
+        report["transfer"] = run_transfer(config, summary, out, agent_for, progress)
+    return report
 
 
-def qls_agent(config: BenchConfig, out: Path, progress: bool) -> str:
-    """The agent for method qls: the configured one, else one trained here on the same suite and
-    model with episodes as long as the budget (kept in ``out/agent`` and reused by a rerun)."""
-    if config.agent:
+def qls_agent(config: BenchConfig, folder: Path, progress: bool, suite: TaskSuite | None = None) -> str:
+    """The agent for method qls: the configured one, else one trained here on ``suite`` (default:
+    the configured suite) with the configured model and episodes as long as the budget, kept in
+    ``folder`` and reused by a rerun."""
+    if config.agent and suite is None:
         return config.agent
-    folder = out / "agent"
     agent_config = TrainAgentConfig(
         suite=config.suite,
         data_dir=config.data_dir,
@@ -65,7 +87,7 @@ def qls_agent(config: BenchConfig, out: Path, progress: bool) -> str:
         seed=config.agent_seed,
     )
     if not (folder / "agent.zip").exists():
-        train_agent(agent_config, folder, progress_bar=progress)
+        train_agent(agent_config, folder, progress_bar=progress, suite=suite)
     elif json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):
         raise ValueError(f"{folder} holds an agent trained with other settings; use a new output folder")
     return str((folder / "agent.zip").resolve())

@@ -49,6 +49,15 @@ class BenchConfig:
     """Two tasks A,B: also sweep fixed-weights sampling over pareto_ratios; plot A's test accuracy vs B's."""
     pareto_ratios: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7, 0.9])
     """A's share of A and B's sampling; together they keep uniform's share 2/K, so 0.5 is uniform."""
+    transfer: list[str] | None = None
+    """Leave-one-out transfer (QLS Table 3) to these held-out tasks, or ["all"]: per method, train the
+    encoder on the other tasks (tuned lr, same budget and seeds), freeze it, fit a new head by k-fold CV."""
+    transfer_methods: list[str] | None = None
+    """Methods of the transfer runs; none: every method of the table."""
+    transfer_folds: int = 5
+    """Folds of the transfer's cross-validation (the paper's 5) over all of the held-out task's examples."""
+    transfer_epochs: int = 30
+    """Epochs of training the new head (Adam, lr 1e-3, batch 64) on the frozen encoder's features."""
     weightings: int = 1000
     """Random Dirichlet(1) task weightings of the utility-robust ranking."""
     ranking_seed: int = 0
@@ -64,6 +73,10 @@ class BenchConfig:
                 raise ValueError(f"BenchConfig.{name} must be at least 1, got {getattr(self, name)}")
         if not self.methods or not self.lr_grid:
             raise ValueError("BenchConfig needs at least one method and one learning rate")
+        if unknown := set(self.transfer_methods or ()) - set(self.methods):
+            raise ValueError(f"BenchConfig.transfer_methods {sorted(unknown)} are not among the methods")
+        if self.transfer_folds < 2 or self.transfer_epochs < 1:
+            raise ValueError("BenchConfig.transfer_folds must be at least 2 and transfer_epochs at least 1")
         if self.pareto is not None and (len(self.pareto) != 2 or self.pareto[0] == self.pareto[1]):
             raise ValueError(f"BenchConfig.pareto takes two different tasks, got {self.pareto}")
 
@@ -164,6 +177,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--methods", "methods", type=split_methods, metavar="A,B,...")
     add("--lr-grid", "lr_grid", type=_floats, metavar="LR,LR,...")
     add("--pareto", "pareto", type=_names, metavar="TASK_A,TASK_B")
+    add("--transfer", "transfer", type=_names, metavar="TASK,TASK,...|all")
+    add("--transfer-methods", "transfer_methods", type=split_methods, metavar="A,B,...")
     add("--pareto-ratios", "pareto_ratios", type=_floats, metavar="R,R,...")
     add("--ray", "ray", nargs="?", const="local", metavar="ADDRESS")
     for name in (
@@ -175,6 +190,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "weightings",
         "ranking_seed",
         "workers",
+        "transfer_folds",
+        "transfer_epochs",
     ):
         add(f"--{name.replace('_', '-')}", name, type=int)
     add("--optimizer", "optimizer")

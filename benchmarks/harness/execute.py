@@ -13,22 +13,22 @@ import torch
 from tqdm import tqdm
 
 from .config import BenchConfig
-from .trials import Trial, load_record, run_trial, save_record
+from .trials import Trial, load_record, save_record
 
 Outcomes = Iterator[tuple[Trial, dict | BaseException]]
 
 
 def run_trials(
-    config: BenchConfig, trials: list[Trial], out: Path, agent: str | None, progress: bool = True
+    config: BenchConfig, trials: list[Trial], out: Path, progress: bool = True, desc: str = "trials"
 ) -> list[dict]:
-    """The records of ``trials`` in order, running those not yet saved under ``out/trials``. Trials
-    that fail do not stop the others; they are reported together at the end and rerun next time."""
-    records = {t: r for t in trials if (r := load_record(out, t, t.params(config, agent))) is not None}
+    """The records of ``trials`` in order, running those not yet saved under ``out``. Trials that
+    fail do not stop the others; they are reported together at the end and rerun next time."""
+    records = {t: r for t in trials if (r := load_record(out, t, t.params(config))) is not None}
     pending = [t for t in trials if t not in records]
     failures = {}
     runs = _ray_runs if config.ray else _pool_runs
-    with tqdm(total=len(trials), initial=len(records), desc="trials", disable=not progress) as bar:
-        for trial, outcome in runs(config, pending, agent) if pending else ():
+    with tqdm(total=len(trials), initial=len(records), desc=desc, disable=not progress) as bar:
+        for trial, outcome in runs(config, pending) if pending else ():
             if isinstance(outcome, BaseException):
                 failures[trial.key] = outcome
             else:
@@ -47,7 +47,11 @@ def _set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _pool_runs(config: BenchConfig, trials: list[Trial], agent: str | None) -> Outcomes:
+def run_trial(config: BenchConfig, trial: Trial) -> dict:
+    return trial.run(config)
+
+
+def _pool_runs(config: BenchConfig, trials: list[Trial]) -> Outcomes:
     # Workers share the cores rather than each starting one torch thread per core.
     threads = max(1, len(os.sched_getaffinity(0)) // config.workers)
     # Spawned, not forked: the driver may have run torch (QLS agent training), and a forked OpenMP can hang.
@@ -58,14 +62,14 @@ def _pool_runs(config: BenchConfig, trials: list[Trial], agent: str | None) -> O
         initargs=(threads,),
     )
     try:
-        futures = {pool.submit(run_trial, config, trial, agent): trial for trial in trials}
+        futures = {pool.submit(run_trial, config, trial): trial for trial in trials}
         for future in as_completed(futures):
             yield futures[future], future.exception() or future.result()
     finally:
         pool.shutdown(cancel_futures=True)
 
 
-def _ray_runs(config: BenchConfig, trials: list[Trial], agent: str | None) -> Outcomes:
+def _ray_runs(config: BenchConfig, trials: list[Trial]) -> Outcomes:
     import ray  # optional: only --ray needs it
 
     started = not ray.is_initialized()
@@ -76,7 +80,7 @@ def _ray_runs(config: BenchConfig, trials: list[Trial], agent: str | None) -> Ou
     try:
         # Each task holds one CPU, and Ray sets OMP_NUM_THREADS=1 in it, so torch runs one thread per trial.
         remote = ray.remote(num_cpus=1)(run_trial)
-        refs = {remote.remote(config, trial, agent): trial for trial in trials}
+        refs = {remote.remote(config, trial): trial for trial in trials}
         waiting = list(refs)
         while waiting:
             [done], waiting = ray.wait(waiting, num_returns=1)

@@ -3,12 +3,15 @@ task choices over the run. Drawn on bare Agg figures, so no pyplot state or disp
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from baselines.adatask import draw_dominance, mean_report
 
 from .tables import runs_at
 
@@ -79,4 +82,28 @@ def plot_timelines(summary: dict, records: list[dict], methods: list[str], path:
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize="small")
     figure.savefig(path)
+    return True
+
+
+def write_dominance(summary: dict, records: list[dict], methods: list[str], out: Path) -> bool:
+    """For the methods whose runs report rAU (those under AdaTask), ``dominance.json`` (the report
+    averaged over seeds at the tuned lr) and ``dominance.png`` (the AdaTask paper's bars, one panel
+    per method). Returns False, writing nothing, when no method reports it."""
+    reports = {}
+    for method in methods:
+        runs = runs_at(records, method, summary["methods"][method]["lr"])
+        if all("dominance" in run["extra"] for run in runs):
+            reports[method] = mean_report([run["extra"]["dominance"] for run in runs])
+    if not reports:
+        return False
+    (out / "dominance.json").write_text(json.dumps(reports, indent=2))
+    layers = len(next(iter(reports.values()))["layers"]) + 1
+    figure = new_figure(8, (0.35 * layers + 0.8) * len(reports) + 1.2)
+    axes = figure.subplots(len(reports), 1, squeeze=False).ravel()
+    for axis, (method, report) in zip(axes, reports.items(), strict=True):
+        draw_dominance(axis, report)
+        axis.set_title(f"{method}: rAU of the shared parameters at the end of training", fontsize="medium")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=min(5, len(labels)), fontsize="small")
+    figure.savefig(out / "dominance.png")
     return True

@@ -15,17 +15,18 @@ from benchmarks.stats import format_ci, mean_ci
 AVERAGE = "average"
 
 
-def summarise(records: list[dict], methods: list[str], lr_grid: list[float]) -> dict:
-    """Per method: the mean dev and test accuracy at every lr, the chosen lr, and per task (and
-    ``average``) the seeds' test accuracies at that lr."""
+def summarise(records: list[dict], methods: list[str], lr_grid: list[float], metric: str = "acc") -> dict:
+    """Per method: the mean dev and test score at every lr, the chosen lr, and per task (and
+    ``average``) the seeds' test scores at that lr. ``metric`` ``acc`` scores every task by
+    accuracy; ``f1`` scores IOB tagging tasks by chunk F1 and the others by accuracy."""
     tasks = list(records[0]["tasks"])
     summary: dict = {"tasks": tasks, "columns": [*tasks, AVERAGE], "lr_grid": lr_grid, "methods": {}}
     for method in methods:
         runs = {lr: runs_at(records, method, lr) for lr in lr_grid}
         tuning = {
             f"{lr:g}": {
-                "dev": statistics.fmean(r["avg_dev_acc"] for r in group),
-                "test": statistics.fmean(r["avg_test_acc"] for r in group),
+                "dev": statistics.fmean(average_score(r, "dev", metric) for r in group),
+                "test": statistics.fmean(average_score(r, "test", metric) for r in group),
                 "seeds": len(group),
             }
             for lr, group in runs.items()
@@ -33,14 +34,29 @@ def summarise(records: list[dict], methods: list[str], lr_grid: list[float]) -> 
         # max keeps the first of equal scores, so ties go to the earlier lr of the grid.
         lr = max(lr_grid, key=lambda rate: tuning[f"{rate:g}"]["dev"])
         chosen = runs[lr]
-        values = {t: [r["tasks"][t]["test_acc"] for r in chosen] for t in tasks}
-        values[AVERAGE] = [r["avg_test_acc"] for r in chosen]
+        values = {t: [task_score(r["tasks"][t], "test", metric) for r in chosen] for t in tasks}
+        values[AVERAGE] = [average_score(r, "test", metric) for r in chosen]
         summary["methods"][method] = {
             "lr": lr,
             "tuning": tuning,
-            "cells": {column: _cell(v) for column, v in values.items()},
+            "cells": {column: cell(v) for column, v in values.items()},
         }
     return summary
+
+
+def task_score(entry: dict, split: str, metric: str) -> float:
+    if metric == "f1" and f"{split}_f1" in entry:
+        return entry[f"{split}_f1"]
+    return entry[f"{split}_acc"]
+
+
+def average_score(record: dict, split: str, metric: str) -> float:
+    return statistics.fmean(task_score(entry, split, metric) for entry in record["tasks"].values())
+
+
+def has_f1(records: list[dict]) -> bool:
+    """Whether some task of the suite is IOB tagging, scored by chunk F1 as well as token accuracy."""
+    return any("test_f1" in entry for entry in records[0]["tasks"].values())
 
 
 def runs_at(records: list[dict], method: str, lr: float) -> list[dict]:
@@ -48,7 +64,7 @@ def runs_at(records: list[dict], method: str, lr: float) -> list[dict]:
     return [r for r in records if r["params"]["method"] == method and r["params"]["lr"] == lr]
 
 
-def _cell(values: list[float]) -> dict:
+def cell(values: list[float]) -> dict:
     mean, half = mean_ci(values)
     return {
         "mean": mean,
@@ -68,14 +84,20 @@ def best_methods(summary: dict, methods: list[str]) -> dict[str, list[str]]:
     return best
 
 
-def write_tables(summary: dict, methods: list[str], out: Path) -> str:
-    """``table.md``, ``table.csv`` (one row per method and column) and ``table.json`` for ``methods``;
-    returns the Markdown."""
+def write_tables(
+    summary: dict,
+    methods: list[str],
+    out: Path,
+    stem: str = "table",
+    metric: str = "test accuracy at the lr of best mean dev accuracy",
+) -> str:
+    """``STEM.md``, ``STEM.csv`` (one row per method and column) and ``STEM.json`` for ``methods``;
+    returns the Markdown. ``metric`` says what the cells are (the caption and the JSON's ``metric``)."""
     columns, best = summary["columns"], best_methods(summary, methods)
     seeds = len(summary["methods"][methods[0]]["cells"][AVERAGE]["values"])
     lines = [
-        f"Test accuracy (%), mean ± 95% CI over {seeds} seed(s), at each method's lr of best mean dev "
-        f"accuracy (grid {', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold.",
+        f"{metric[0].upper()}{metric[1:]} (%), mean ± 95% CI over {seeds} seed(s) (lr grid "
+        f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold.",
         "",
         "| method | lr | " + " | ".join(columns) + " |",
         "|---|---|" + "---|" * len(columns),
@@ -98,20 +120,20 @@ def write_tables(summary: dict, methods: list[str], out: Path) -> str:
             for c, cell in entry["cells"].items()
         ]
     markdown = "\n".join(lines) + "\n"
-    (out / "table.md").write_text(markdown)
-    with open(out / "table.csv", "w", newline="") as handle:
+    (out / f"{stem}.md").write_text(markdown)
+    with open(out / f"{stem}.csv", "w", newline="") as handle:
         # A missing CI (one seed) is written as an empty field.
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     table = {
-        "metric": "test accuracy at the lr of best mean dev accuracy",
+        "metric": metric,
         "columns": columns,
         "lr_grid": summary["lr_grid"],
         "best": best,
         "methods": {m: summary["methods"][m] for m in methods},
     }
-    (out / "table.json").write_text(json.dumps(table, indent=2))
+    (out / f"{stem}.json").write_text(json.dumps(table, indent=2))
     return markdown
 
 

@@ -9,9 +9,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from benchmarks.methods import all_methods, run_method, split_optimizer
 from mtl_gym.data import TaskSuite, load_suite
+from mtl_gym.env import RunResult
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import TrainerConfig
 
@@ -20,26 +22,59 @@ from .config import BenchConfig
 
 @dataclass(frozen=True)
 class Trial:
+    """One method at one learning rate and seed, trained to the budget on the whole suite."""
+
     method: str
     lr: float
     seed: int
+    agent: str | None = None
+    """The QLS agent.zip of a qls trial; other methods ignore it."""
+
+    folder: ClassVar[str] = "trials"
 
     @property
     def key(self) -> str:
         """File name stem: the method spec made path-safe, then lr and seed."""
-        method = re.sub(r"[^\w.+-]+", "_", self.method)
-        return f"{method}_lr{self.lr:g}_seed{self.seed}"
+        return f"{path_safe(self.method)}_lr{self.lr:g}_seed{self.seed}"
 
     @property
     def uses_agent(self) -> bool:
-        return split_optimizer(self.method)[0] == "qls"
+        return uses_agent(self.method)
 
-    def params(self, config: BenchConfig, agent: str | None) -> dict:
+    def params(self, config: BenchConfig) -> dict:
         """Everything the trial's result depends on; a file whose params differ is not this trial's."""
         params = {"method": self.method, "lr": self.lr, "seed": self.seed, **config.setup()}
         if self.uses_agent:
-            params["agent"] = agent
+            params["agent"] = self.agent
         return params
+
+    def run(self, config: BenchConfig) -> dict:
+        """Train one model; the record is ``RunResult.to_json(full=True)`` plus ``params``. Runs in a worker."""
+        result = self.train(config, suite_of(config))
+        return {**json.loads(result.to_json(full=True)), "params": self.params(config)}
+
+    def train(self, config: BenchConfig, suite: TaskSuite, after_training=None) -> RunResult:
+        return run_method(
+            self.method,
+            suite,
+            config.budget,
+            self.seed,
+            model=ModelConfig(**config.model),
+            trainer=TrainerConfig(lr=self.lr),
+            optimizer=config.optimizer,
+            agent=self.agent,
+            evaluations=config.evaluations,
+            after_training=after_training,
+        )
+
+
+def path_safe(text: str) -> str:
+    return re.sub(r"[^\w.+-]+", "_", text)
+
+
+def uses_agent(method: str) -> bool:
+    """Whether ``method`` is QLS (under any optimizer), which runs a trained agent."""
+    return split_optimizer(method)[0] == "qls"
 
 
 def check_methods(config: BenchConfig) -> None:
@@ -55,9 +90,15 @@ def check_methods(config: BenchConfig) -> None:
         raise ValueError(f"unknown method(s) {unknown}; `mtl-gym methods` lists the known ones")
 
 
-def trial_grid(config: BenchConfig) -> list[Trial]:
+def trial_grid(config: BenchConfig, agent: str | None = None) -> list[Trial]:
     methods = dict.fromkeys([*config.methods, *config.pareto_methods()])
-    return [Trial(m, lr, seed) for m in methods for lr in config.lr_grid for seed in range(config.seeds)]
+    return [
+        Trial(m, lr, seed, agent) for m in methods for lr in config.lr_grid for seed in range(config.seeds)
+    ]
+
+
+def suite_of(config: BenchConfig) -> TaskSuite:
+    return _suite(config.suite, config.data_dir, json.dumps(config.suite_options, sort_keys=True))
 
 
 @functools.cache
@@ -66,25 +107,8 @@ def _suite(name: str, data_dir: str | None, options: str) -> TaskSuite:
     return load_suite(name, data_dir, **json.loads(options))
 
 
-def run_trial(config: BenchConfig, trial: Trial, agent: str | None) -> dict:
-    """Train one model; the record is ``RunResult.to_json(full=True)`` plus ``params``. Runs in a worker."""
-    suite = _suite(config.suite, config.data_dir, json.dumps(config.suite_options, sort_keys=True))
-    result = run_method(
-        trial.method,
-        suite,
-        config.budget,
-        trial.seed,
-        model=ModelConfig(**config.model),
-        trainer=TrainerConfig(lr=trial.lr),
-        optimizer=config.optimizer,
-        agent=agent,
-        evaluations=config.evaluations,
-    )
-    return {**json.loads(result.to_json(full=True)), "params": trial.params(config, agent)}
-
-
 def trial_path(out: Path, trial: Trial) -> Path:
-    return out / "trials" / f"{trial.key}.json"
+    return out / trial.folder / f"{trial.key}.json"
 
 
 def load_record(out: Path, trial: Trial, params: dict) -> dict | None:

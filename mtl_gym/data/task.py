@@ -8,6 +8,7 @@ splits, and encodes every split once into pre-padded id tensors.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -145,6 +146,14 @@ class TaskSuite:
             return self.names.index(name)
         except ValueError:
             raise KeyError(f"suite {self.name!r} has no task {name!r}; it has {self.names}") from None
+
+    def subset(self, names: Sequence[str]) -> TaskSuite:
+        """The named tasks, in that order, over this suite's vocabulary (so one model's token ids
+        mean the same words in both), e.g. to hold a task out of training."""
+        tasks = tuple(self[name] for name in names)
+        if not tasks:
+            raise ValueError(f"a subset of suite {self.name!r} needs at least one task")
+        return TaskSuite(f"{self.name}[{','.join(names)}]", tasks, self.vocab)
 
     def summary(self) -> dict:
         """The JSON printed by ``mtl-gym info``."""

@@ -19,6 +19,7 @@ from .trainer import (
     supervised_loss,
     weighted_sum_backward,
 )
+from .transfer import TransferConfig, TransferResult, cross_validate_head
 
 __all__ = [
     "EMBEDDING_UPDATES",
@@ -35,10 +36,13 @@ __all__ = [
     "TaskMetrics",
     "Trainer",
     "TrainerConfig",
+    "TransferConfig",
+    "TransferResult",
     "adam",
     "build_optimizer",
     "chunk_f1",
     "chunks",
+    "cross_validate_head",
     "evaluate",
     "evaluate_task",
     "example_losses",
