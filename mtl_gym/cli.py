@@ -164,7 +164,7 @@ def cmd_methods(args: argparse.Namespace) -> None:
         print(json.dumps(methods, indent=2, default=str))
         return
     for method in methods:
-        print(f"{method['name']:<18}{method['kind']:<11}{method['paper']}")
+        print(f"{method['name']:<20}{method['kind']:<11}{method['paper']}")
 
 
 def cmd_train_agent(args: argparse.Namespace) -> None:
@@ -194,8 +194,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
     from benchmarks.harness.config import config_from_args
 
     report = run_bench(config_from_args(args), args.out, progress=not args.quiet)
-    print(report["table"])
-    print(report["ranking"])
+    for key in ("table", "table_f1", "ranking", "transfer"):
+        if key in report:
+            print(report[key])
     print(f"tables, ranking, plots and every trial in {args.out}/")
 
 

@@ -15,9 +15,11 @@ from baselines.adatask import (
     TaskDominance,
     adatask_factory,
     attach_adatask,
+    mean_report,
     plot_dominance,
 )
 from baselines.joint import make_joint_method
+from benchmarks.methods import run_method, split_optimizer
 from mtl_gym.data import load_suite
 from mtl_gym.data.synthetic import DomainSpec
 from mtl_gym.models import ModelConfig
@@ -192,3 +194,18 @@ def test_snapshot_restores_the_per_task_moments(small_suite):
     state = optimizer.state[trainer.model.conv.weight]
     assert state["step"].tolist() == [1.0, 1.0, 0.0]
     assert torch.equal(state["exp_avg"], saved)
+
+
+def test_run_method_takes_the_optimizer_as_a_suffix_and_reports_rau(small_suite):
+    model = ModelConfig(name="cnn", embedding_dim=16, hidden_dim=16)
+    suffixed = run_method("equal+adatask", small_suite, 60, 0, model=model, evaluations=2)
+    flagged = run_method("equal", small_suite, 60, 0, model=model, optimizer="adatask", evaluations=2)
+    assert suffixed.method == flagged.method == "equal+adatask"
+    assert suffixed.tasks == flagged.tasks
+    report = suffixed.extra["dominance"]
+    assert report["tasks"] == small_suite.names and set(report["layers"]) == {"conv"}
+    assert mean_report([report, report]) == report
+    assert "dominance" not in run_method("equal", small_suite, 60, 0, model=model, evaluations=2).extra
+    assert split_optimizer("fixed-weights:1e+3,1") == ("fixed-weights:1e+3,1", "adam")
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        run_method("equal", small_suite, 60, 0, model=model, optimizer="sgd")

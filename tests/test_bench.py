@@ -14,6 +14,7 @@ from benchmarks.harness import execute
 from benchmarks.harness.bench import run_bench
 from benchmarks.harness.config import BenchConfig, split_methods
 from benchmarks.harness.ranking import utility_ranking
+from benchmarks.harness.tables import has_f1, summarise
 from mtl_gym.cli import main
 from mtl_gym.env import RunResult
 
@@ -170,3 +171,56 @@ def test_a_method_best_on_every_task_wins_every_weighting():
     # Equal averages that differ only by float rounding (0.1 + 0.2 + 0.3 > 0.6) tie.
     tie = utility_ranking({"a": [0.3, 0.6], "b": [0.1 + 0.2 + 0.3, 0.3]}, weightings=10, seed=0)
     assert [m["equal_weights_rank"] for m in tie["methods"].values()] == [1, 1]
+
+
+def test_transfer_table_and_rau_bars(tmp_path):
+    config = replace(
+        TINY,
+        methods=["uniform", "uniform+adatask"],
+        lr_grid=[1e-3],
+        seeds=2,
+        pareto=None,
+        transfer=["toys"],
+        transfer_epochs=5,
+    )
+    report = run_bench(config, tmp_path, progress=False)
+    transfer = json.loads((tmp_path / "transfer.json").read_text())
+    assert transfer["columns"] == ["toys", "average"]
+    assert list(transfer["methods"]) == ["uniform", "uniform+adatask"]
+    for entry in transfer["methods"].values():
+        toys = entry["cells"]["toys"]["values"]
+        assert len(toys) == 2 and all(0 < v <= 1 for v in toys)
+        assert entry["cells"]["average"]["values"] == toys  # one held-out task
+    record = json.loads((tmp_path / "transfer" / "uniform_lr0.001_seed1_without_toys.json").read_text())
+    assert record["task"] == "toys" and len(record["fold_accuracies"]) == 5
+    assert record["params"]["held_out"] == "toys" and record["params"]["seed"] == 1
+    assert report["transfer"].splitlines()[2] == "| method | lr | toys | average |"
+
+    dominance = json.loads((tmp_path / "dominance.json").read_text())
+    assert list(dominance) == ["uniform+adatask"] and dominance["uniform+adatask"]["tasks"] == TASKS
+    assert (tmp_path / "dominance.png").stat().st_size > 1000
+    assert not (tmp_path / "table_f1.md").exists()  # no tagging task
+
+
+def test_transfer_settings_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="not among the methods"):
+        replace(TINY, transfer=["toys"], transfer_methods=["pcgrad"])
+    with pytest.raises(KeyError, match="no task 'garden'"):
+        run_bench(replace(TINY, pareto=None, lr_grid=[1e-3], transfer=["garden"]), tmp_path, progress=False)
+
+
+def test_f1_table_scores_tagging_tasks_by_chunk_f1():
+    def record(lr, dev_f1, test_f1):
+        chunk = {"dev_acc": 0.95, "test_acc": 0.95, "dev_f1": dev_f1, "test_f1": test_f1}
+        return {
+            "params": {"method": "m", "lr": lr},
+            "tasks": {"pos": {"dev_acc": 0.9, "test_acc": 0.9}, "chunk": chunk},
+        }
+
+    records = [record(1e-3, 0.5, 0.6), record(3e-3, 0.7, 0.8)]
+    accuracy = summarise(records, ["m"], [1e-3, 3e-3])["methods"]["m"]
+    f1 = summarise(records, ["m"], [1e-3, 3e-3], metric="f1")["methods"]["m"]
+    # Equal accuracies tie, and a tie goes to the first lr; F1 tunes to the second.
+    assert accuracy["lr"] == 1e-3 and accuracy["cells"]["chunk"]["mean"] == 0.95
+    assert f1["lr"] == 3e-3 and f1["cells"]["chunk"]["mean"] == 0.8 and f1["cells"]["pos"]["mean"] == 0.9
+    assert f1["cells"]["average"]["mean"] == pytest.approx(0.85) and has_f1(records)

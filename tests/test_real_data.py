@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from benchmarks.methods import run_method
 from mtl_gym.data import load_suite
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import Trainer, TrainerConfig, seed_everything
@@ -58,3 +59,12 @@ def test_heterogeneous_tagging_suite(data_dir):
     assert suite.names == ["pos", "chunk", "ner"]
     assert len(suite["ner"].test) == 1287 and len(suite["pos"].test) == 2012
     assert suite.vocab.token_to_id("Empire") > 1  # a WNUT-17 train word in the shared vocabulary
+
+
+def test_runs_on_chunking_report_chunk_f1(data_dir):
+    suite = load_suite("conll2000", data_dir).subset(["chunk"])
+    model = ModelConfig(name="cnn", embedding_dim=16, hidden_dim=16)
+    result = run_method("uniform", suite, 40, 0, model=model, evaluations=1)
+    chunk = result.tasks["chunk"]
+    assert 0 < chunk["test_f1"] < 1 and 0 <= chunk["dev_f1"] < 1
+    assert chunk["test_f1"] != chunk["test_acc"]
