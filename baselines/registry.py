@@ -13,6 +13,8 @@ from .schedulers import SCHEDULERS
 OPTIMIZERS = {
     "adam": "Kingma & Ba 2015 (the trainer's default)",
     "adatask": "Yang et al. 2023, AdaTask (AAAI)",
+    "adam-rau": "Adam, with each update split per task to measure its rAU (AdaTask paper, Figs. 2 and 6); "
+    "costs one backward pass per task",
 }
 
 

@@ -79,14 +79,18 @@ def run_method(
     """Train a fresh model under ``method`` (a scheduler spec, a joint method name, or ``qls``
     with ``agent``, optionally suffixed ``+OPTIMIZER``) for ``budget`` task-minibatches. ``kd`` =
     (setting, order) adds the Async-KD rules (built with the same model, trainer and optimizer,
-    so the ``easy`` pre-run matches). Under AdaTask the result's ``extra["dominance"]`` holds the
-    rAU report of the shared parameters. ``after_training`` gets the trainer with the final model."""
+    so the ``easy`` pre-run matches). Under ``adatask`` and ``adam-rau`` the result's
+    ``extra["dominance"]`` holds the rAU report of the dense shared parameters. ``after_training`` gets the trainer with the final model."""
     method, optimizer = split_optimizer(method, optimizer)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; known: {sorted(OPTIMIZERS)}")
     factory, backward = (None, weighted_sum_backward)
-    if optimizer == "adatask":
-        factory, backward = adatask_factory(AdaTaskConfig(lr=trainer.lr, track_dominance=True))
+    if optimizer != "adam":
+        # AdaTask's machinery with one shared accumulator is plain Adam whose updates it splits per task.
+        task_wise = optimizer == "adatask"
+        factory, backward = adatask_factory(
+            AdaTaskConfig(lr=trainer.lr, task_wise=task_wise, track_dominance=True)
+        )
     name = method if optimizer == "adam" else f"{method}+{optimizer}"
     if method in JOINT_METHODS:
         if rules or kd:

@@ -244,7 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a method of `mtl-gym methods`, as NAME or NAME:key=value,... (e.g. proportional:temperature=2, "
         "fixed-weights:books=2,dvd=1, single:books); qls with --agent",
     )
-    run.add_argument("--optimizer", default="adam", help="adam (default) or adatask, with any method")
+    run.add_argument(
+        "--optimizer",
+        default="adam",
+        help="adam (default), adatask, or adam-rau (Adam measuring its rAU), with any method",
+    )
     run.add_argument("--agent", default=None, help="a trained QLS agent.zip, for --method qls")
     run.add_argument(
         "--kd",

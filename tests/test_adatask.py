@@ -209,3 +209,44 @@ def test_run_method_takes_the_optimizer_as_a_suffix_and_reports_rau(small_suite)
     assert split_optimizer("fixed-weights:1e+3,1") == ("fixed-weights:1e+3,1", "adam")
     with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
         run_method("equal", small_suite, 60, 0, model=model, optimizer="sgd")
+
+
+@pytest.mark.parametrize("mode", ["sparse", "dense"])
+def test_shared_moments_train_as_adam_and_split_its_updates(small_suite, mode):
+    adam = make_trainer(small_suite, embedding_update=mode)
+    traced = make_trainer(small_suite, embedding_update=mode)
+    optimizer = attach_adatask(traced, AdaTaskConfig(task_wise=False, track_dominance=True))
+    for tasks in ([0, 1, 2], [1], [2], [0, 1, 2], [0], [0]):
+        adam.step(tasks)
+        traced.step(tasks)
+        for expected, actual in zip(adam.model.parameters(), traced.model.parameters(), strict=True):
+            torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
+    # The per-task parts of a step sum to the step, and a task's momentum moves parameters in
+    # steps that do not train it.
+    conv = traced.model.conv.weight
+    before = conv.detach().clone()
+    parts = []
+    record = optimizer.dominance.record
+
+    def spy(parameter, updates):
+        if parameter is conv:
+            parts.append(updates)
+        record(parameter, updates)
+
+    optimizer.dominance.record = spy
+    traced.step([1])
+    torch.testing.assert_close(conv.detach() - before, sum(parts[0].values()))
+    assert set(parts[0]) == {0, 1, 2} and float(parts[0][0].abs().sum()) > 0
+    with pytest.raises(ValueError, match="task-wise optimizer"):
+        attach_adatask(
+            make_trainer(small_suite), AdaTaskConfig(variant="rmsprop", layerwise=True, task_wise=False)
+        )
+
+
+def test_adam_rau_is_an_optimizer_of_run_method(small_suite):
+    model = ModelConfig(name="cnn", embedding_dim=16, hidden_dim=16)
+    traced = run_method("equal+adam-rau", small_suite, 60, 0, model=model, evaluations=2)
+    plain = run_method("equal", small_suite, 60, 0, model=model, evaluations=2)
+    assert traced.method == "equal+adam-rau" and traced.extra["dominance"]["tasks"] == small_suite.names
+    for name in small_suite.names:
+        assert traced.tasks[name]["test_acc"] == pytest.approx(plain.tasks[name]["test_acc"], abs=0.02)

@@ -37,6 +37,13 @@ class AdaTask(torch.optim.Optimizer):
     gradients, and task k's accumulator is C^k / sum_j C^j * G. The paper defines it for the
     accumulated squared gradients of RMSProp and AdaGrad; Adam's per-task first moments would
     cost the O(NK) memory that LAdaTask exists to save, so it is refused for Adam.
+
+    ``task_wise=False`` is the baseline the paper measures against: one accumulator of the summed
+    gradient, as in plain Adam, RMSProp or AdaGrad, so the parameters move exactly as under those.
+    The update is still split into per-task parts, for the rAU diagnostic of baselines (the
+    paper's Figs. 2 and 6): it is linear in the first moment, so task k's part is
+    -lr * m^k_hat / (sqrt(G_hat) + eps) with m^k the first moment of task k's gradients alone
+    (g^k / (sqrt(G) + eps) for RMSProp and AdaGrad). The parts sum to the plain update.
     """
 
     def __init__(
@@ -51,9 +58,14 @@ class AdaTask(torch.optim.Optimizer):
         eps: float | None = None,
         layerwise: bool = False,
         dominance: TaskDominance | None = None,
+        task_wise: bool = True,
     ):
         if variant not in VARIANTS:
             raise ValueError(f"AdaTask variant must be one of {VARIANTS}, got {variant!r}")
+        if layerwise and not task_wise:
+            raise ValueError(
+                "layer-wise AdaTask is a task-wise optimizer; task_wise=False has one accumulator"
+            )
         if layerwise and variant == "adam":
             raise ValueError(
                 "layer-wise AdaTask (LAdaTask) splits accumulated squared gradients only; use 'rmsprop' or 'adagrad'"
@@ -64,6 +76,7 @@ class AdaTask(torch.optim.Optimizer):
         super().__init__(params, {"lr": lr, "betas": betas, "alpha": alpha, "eps": eps})
         self.variant = variant
         self.layerwise = layerwise
+        self.task_wise = task_wise
         self.num_tasks = num_tasks
         self.dominance = dominance
         self._shared = {id(p) for p in shared}
@@ -104,6 +117,8 @@ class AdaTask(torch.optim.Optimizer):
             return
         if self.layerwise:
             updates = self._layerwise_updates(parameter, grads, group)
+        elif not self.task_wise:
+            updates = self._shared_updates(parameter, grads, group)
         else:
             state = self._state(parameter, self.num_tasks)
             updates = {task: self._update(state, task, grad, group) for task, grad in grads.items()}
@@ -137,6 +152,31 @@ class AdaTask(torch.optim.Optimizer):
         accumulator = state["accumulator"][slot]
         self._accumulate(accumulator, grad * grad, group)
         return grad / accumulator.sqrt().add_(group["eps"]) * -group["lr"]
+
+    def _shared_updates(
+        self, parameter: nn.Parameter, grads: dict[int, Tensor], group: dict
+    ) -> dict[int, Tensor]:
+        state = self._state(parameter, 1)
+        total = sum(grads.values())
+        if self.variant != "adam":
+            accumulator = state["accumulator"][0]
+            self._accumulate(accumulator, total * total, group)
+            denom = accumulator.sqrt().add_(group["eps"])
+            return {task: grad / denom * -group["lr"] for task, grad in grads.items()}
+        beta1, beta2 = group["betas"]
+        if "task_exp_avg" not in state:
+            state["task_exp_avg"] = parameter.new_zeros((self.num_tasks, *parameter.shape))
+        state["step"][0] += 1
+        step = float(state["step"][0])
+        task_exp_avg = state["task_exp_avg"]
+        task_exp_avg.mul_(beta1)
+        for task, grad in grads.items():
+            task_exp_avg[task].add_(grad, alpha=1 - beta1)
+        state["exp_avg_sq"][0].mul_(beta2).addcmul_(total, total, value=1 - beta2)
+        denom = (state["exp_avg_sq"][0].sqrt() / math.sqrt(1 - beta2**step)).add_(group["eps"])
+        scale = -group["lr"] / (1 - beta1**step)
+        # Every task with momentum left moves the parameter, not only the tasks of this step.
+        return {task: task_exp_avg[task] / denom * scale for task in range(self.num_tasks)}
 
     def _layerwise_updates(
         self, parameter: nn.Parameter, grads: dict[int, Tensor], group: dict

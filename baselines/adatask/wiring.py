@@ -30,6 +30,9 @@ class AdaTaskConfig:
     """None: torch's default for the variant (see ``optimizer.DEFAULT_EPS``)."""
     layerwise: bool = False
     """LAdaTask (Appendix A): per-task accumulators per parameter tensor instead of per element."""
+    task_wise: bool = True
+    """False: the plain optimizer (one accumulator of the summed gradient) with its update split
+    per task, to measure the rAU of a baseline (see ``AdaTask``)."""
     track_dominance: bool = False
     """Record the per-task updates of the shared parameters for the rAU diagnostic (``optimizer.dominance``)."""
     dominance_decay: float = 0.99
@@ -111,6 +114,7 @@ def adatask_factory(config: AdaTaskConfig = AdaTaskConfig()) -> tuple[OptimizerF
             eps=config.eps,
             layerwise=config.layerwise,
             dominance=dominance,
+            task_wise=config.task_wise,
         )
         hook.bind(optimizer, model)
         return optimizer
