@@ -9,6 +9,7 @@ import shutil
 from dataclasses import replace
 
 import pytest
+from stable_baselines3.common.save_util import load_from_zip_file
 
 from benchmarks.harness import execute
 from benchmarks.harness.bench import run_bench
@@ -224,3 +225,24 @@ def test_f1_table_scores_tagging_tasks_by_chunk_f1():
     assert accuracy["lr"] == 1e-3 and accuracy["cells"]["chunk"]["mean"] == 0.95
     assert f1["lr"] == 3e-3 and f1["cells"]["chunk"]["mean"] == 0.8 and f1["cells"]["pos"]["mean"] == 0.9
     assert f1["cells"]["average"]["mean"] == pytest.approx(0.85) and has_f1(records)
+
+
+def test_qls_transfer_trains_one_agent_per_held_out_task(tmp_path):
+    config = replace(
+        TINY,
+        methods=["qls"],
+        lr_grid=[1e-3],
+        budget=20,
+        pareto=None,
+        agent_timesteps=20,
+        transfer=["toys"],
+        transfer_epochs=2,
+    )
+    run_bench(config, tmp_path, progress=False)
+    agent = tmp_path / "transfer" / "agent_without_toys" / "agent.zip"
+    data, _, _ = load_from_zip_file(agent)
+    # Three tasks trained, so three histograms of 20 bins; the table's agent saw four.
+    assert data["observation_space"].shape == (60,)
+    assert load_from_zip_file(tmp_path / "agent" / "agent.zip")[0]["observation_space"].shape == (80,)
+    record = json.loads((tmp_path / "transfer" / "qls_lr0.001_seed0_without_toys.json").read_text())
+    assert record["params"]["agent"] == str(agent) and record["task"] == "toys"

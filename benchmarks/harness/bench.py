@@ -16,8 +16,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from agents.qls import TrainAgentConfig, train_agent
-from mtl_gym.data import TaskSuite
+from agents.qls import train_agent
 
 from .config import BenchConfig
 from .execute import run_trials
@@ -26,7 +25,7 @@ from .plots import plot_curves, plot_timelines, write_dominance
 from .ranking import utility_ranking, write_ranking
 from .tables import has_f1, summarise, write_tables
 from .transfer import run_transfer
-from .trials import check_methods, suite_of, trial_grid, uses_agent
+from .trials import check_methods, trial_grid, uses_agent
 
 
 def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
@@ -62,32 +61,18 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> di
     if config.pareto:
         write_pareto(pareto_summary(summary, config), out)
     if config.transfer:
-
-        def agent_for(suite: TaskSuite) -> str:
-            held_out = "_".join(sorted(set(suite_of(config).names) - set(suite.names)))
-            return qls_agent(config, out / "transfer" / f"agent_without_{held_out}", progress, suite)
-
-        report["transfer"] = run_transfer(config, summary, out, agent_for, progress)
+        report["transfer"] = run_transfer(config, summary, out, progress)
     return report
 
 
-def qls_agent(config: BenchConfig, folder: Path, progress: bool, suite: TaskSuite | None = None) -> str:
-    """The agent for method qls: the configured one, else one trained here on ``suite`` (default:
-    the configured suite) with the configured model and episodes as long as the budget, kept in
-    ``folder`` and reused by a rerun."""
-    if config.agent and suite is None:
+def qls_agent(config: BenchConfig, folder: Path, progress: bool) -> str:
+    """The agent for method qls: the configured one, else one trained here (``BenchConfig.agent_config``),
+    kept in ``folder`` and reused by a rerun."""
+    if config.agent:
         return config.agent
-    agent_config = TrainAgentConfig(
-        suite=config.suite,
-        data_dir=config.data_dir,
-        suite_options=config.suite_options,
-        model=config.model,
-        env={"episode_steps": config.budget},
-        timesteps=config.agent_timesteps,
-        seed=config.agent_seed,
-    )
+    agent_config = config.agent_config()
     if not (folder / "agent.zip").exists():
-        train_agent(agent_config, folder, progress_bar=progress, suite=suite)
+        train_agent(agent_config, folder, progress_bar=progress)
     elif json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):
         raise ValueError(f"{folder} holds an agent trained with other settings; use a new output folder")
     return str((folder / "agent.zip").resolve())

@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from agents.qls import TrainAgentConfig
 from mtl_gym.cli import parse_assignments
 
 
@@ -86,6 +87,18 @@ class BenchConfig:
             return []
         a, b = self.pareto
         return [f"fixed-weights:{a}={2 * r:g},{b}={2 - 2 * r:g}" for r in self.pareto_ratios]
+
+    def agent_config(self) -> TrainAgentConfig:
+        """How the harness trains a QLS agent: on this suite and model, episodes as long as the budget."""
+        return TrainAgentConfig(
+            suite=self.suite,
+            data_dir=self.data_dir,
+            suite_options=self.suite_options,
+            model=self.model,
+            env={"episode_steps": self.budget},
+            timesteps=self.agent_timesteps,
+            seed=self.agent_seed,
+        )
 
     def setup(self) -> dict:
         """The fields every trial's result depends on besides its method, lr and seed."""

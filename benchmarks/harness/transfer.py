@@ -6,11 +6,11 @@ table to ``transfer.md|csv|json`` (one column per held-out task, plus the averag
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from agents.qls import train_agent
 from mtl_gym.data import TaskSuite
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import TransferConfig, cross_validate_head
@@ -19,10 +19,6 @@ from .config import BenchConfig
 from .execute import run_trials
 from .tables import AVERAGE, cell, write_tables
 from .trials import Trial, path_safe, suite_of, uses_agent
-
-AgentFor = Callable[[TaskSuite], str]
-"""Gives the QLS agent for a suite of the other tasks (one agent per held-out task: the observation
-has one histogram per task trained)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +58,33 @@ class TransferTrial(Trial):
         }
 
 
+@dataclass(frozen=True)
+class AgentTrial:
+    """Trains, in a worker like a trial, the QLS agent of one held-out task: on the other tasks, for
+    the observation has one histogram per task trained. Its files go to ``directory``."""
+
+    held_out: str
+    directory: str
+
+    folder: ClassVar[str] = "transfer"
+
+    @property
+    def key(self) -> str:
+        return f"agent_without_{path_safe(self.held_out)}"
+
+    def params(self, config: BenchConfig) -> dict:
+        return {"held_out": self.held_out, "agent": asdict(config.agent_config())}
+
+    def run(self, config: BenchConfig) -> dict:
+        suite = others(suite_of(config), self.held_out)
+        trained = train_agent(config.agent_config(), self.directory, progress_bar=False, suite=suite)
+        return {
+            "agent": str(Path(self.directory) / "agent.zip"),
+            "wall_s": trained["wall_s"],
+            "params": self.params(config),
+        }
+
+
 def _transfer_config(config: BenchConfig, seed: int) -> dict:
     return {"folds": config.transfer_folds, "epochs": config.transfer_epochs, "seed": seed}
 
@@ -78,21 +101,27 @@ def held_out_tasks(config: BenchConfig, suite: TaskSuite) -> list[str]:
     return list(config.transfer or ())
 
 
-def run_transfer(config: BenchConfig, summary: dict, out: Path, agent_for: AgentFor, progress: bool) -> str:
-    """Run (or finish) the transfer trials and write the table; returns its Markdown."""
-    suite = suite_of(config)
-    held_out = held_out_tasks(config, suite)
+def run_transfer(config: BenchConfig, summary: dict, out: Path, progress: bool) -> str:
+    """Run (or finish) the transfer trials, after the QLS agents they need, and write the table;
+    returns its Markdown."""
+    held_out = held_out_tasks(config, suite_of(config))
     methods = config.transfer_methods or config.methods
-    trials = []
-    for task in held_out:
-        agent = None
-        if any(map(uses_agent, methods)):
-            agent = agent_for(others(suite, task))
-        trials += [
-            TransferTrial(m, summary["methods"][m]["lr"], seed, agent, held_out=task)
-            for m in methods
-            for seed in range(config.seeds)
+    agents = dict.fromkeys(held_out)
+    if any(map(uses_agent, methods)):
+        folder = (out / "transfer").resolve()
+        agent_trials = [
+            AgentTrial(task, str(folder / f"agent_without_{path_safe(task)}")) for task in held_out
         ]
+        for trial, record in zip(
+            agent_trials, run_trials(config, agent_trials, out, progress, "agents"), strict=True
+        ):
+            agents[trial.held_out] = record["agent"]
+    trials = [
+        TransferTrial(m, summary["methods"][m]["lr"], seed, agents[task], held_out=task)
+        for task in held_out
+        for m in methods
+        for seed in range(config.seeds)
+    ]
     records = run_trials(config, trials, out, progress, desc="transfer")
     table = {"tasks": held_out, "columns": [*held_out, AVERAGE], "lr_grid": config.lr_grid, "methods": {}}
     for method in methods:
