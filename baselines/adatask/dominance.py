@@ -115,17 +115,23 @@ def plot_dominance(report: dict, path: str | Path | None = None):
 
 
 def draw_dominance(axes, report: dict) -> None:
-    """The bars of :func:`plot_dominance` on the given matplotlib Axes (e.g. one panel per method)."""
+    """The bars of :func:`plot_dominance` on the given matplotlib Axes (e.g. one panel per method).
+    Each task has its own colour (up to 18 tasks), balanced is green and neither grey."""
+    from matplotlib import colormaps
+
     rows = {**report["layers"], "all": report["all"]}
     labels = list(rows)
     left = [0.0] * len(rows)
+    palette = [c for i, c in enumerate(colormaps["tab20"].colors) if i not in (4, 5)]  # greens: balanced
     segments = [
-        (f"dominated by {task}", [r["dominated"][task] for r in rows.values()]) for task in report["tasks"]
+        (f"dominated by {task}", palette[k % len(palette)], [r["dominated"][task] for r in rows.values()])
+        for k, task in enumerate(report["tasks"])
     ]
-    segments.append(("balanced", [r["balanced"] for r in rows.values()]))
-    segments.append(("neither", [max(0.0, 1.0 - sum(s[i] for _, s in segments)) for i in range(len(rows))]))
-    for label, widths in segments:
-        axes.barh(labels, widths, left=left, label=label)
+    segments.append(("balanced", "tab:green", [r["balanced"] for r in rows.values()]))
+    rest = [max(0.0, 1.0 - sum(s[i] for *_, s in segments)) for i in range(len(rows))]
+    segments.append(("neither", "lightgrey", rest))
+    for label, color, widths in segments:
+        axes.barh(labels, widths, left=left, label=label, color=color)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of updated shared parameters")

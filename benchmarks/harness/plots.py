@@ -97,13 +97,14 @@ def write_dominance(summary: dict, records: list[dict], methods: list[str], out:
     if not reports:
         return False
     (out / "dominance.json").write_text(json.dumps(reports, indent=2))
-    layers = len(next(iter(reports.values()))["layers"]) + 1
-    figure = new_figure(8, (0.35 * layers + 0.8) * len(reports) + 1.2)
+    first = next(iter(reports.values()))
+    layers, legend_rows = len(first["layers"]) + 1, math.ceil((len(first["tasks"]) + 2) / 3)
+    figure = new_figure(9, (0.35 * layers + 0.8) * len(reports) + 0.25 * legend_rows + 0.4)
     axes = figure.subplots(len(reports), 1, squeeze=False).ravel()
     for axis, (method, report) in zip(axes, reports.items(), strict=True):
         draw_dominance(axis, report)
         axis.set_title(f"{method}: rAU of the shared parameters at the end of training", fontsize="medium")
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncol=min(5, len(labels)), fontsize="small")
+    figure.legend(handles, labels, loc="outside lower center", ncol=3, fontsize="small")
     figure.savefig(out / "dominance.png")
     return True
