@@ -96,7 +96,7 @@ def write_tables(
     columns, best = summary["columns"], best_methods(summary, methods)
     seeds = len(summary["methods"][methods[0]]["cells"][AVERAGE]["values"])
     lines = [
-        f"{metric[0].upper()}{metric[1:]} (%), mean ± 95% CI over {seeds} seed(s) (lr grid "
+        f"{metric[0].upper()}{metric[1:]}, in %: mean ± 95% CI over {seeds} seed(s) (lr grid "
         f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold.",
         "",
         "| method | lr | " + " | ".join(columns) + " |",
