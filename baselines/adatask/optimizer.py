@@ -126,13 +126,14 @@ class AdaTask(torch.optim.Optimizer):
         if self.dominance is not None:
             self.dominance.record(parameter, updates)
 
-    def _state(self, parameter: nn.Parameter, slots: int) -> dict:
+    def _state(self, parameter: nn.Parameter, slots: int, first_moment_slots: int | None = None) -> dict:
+        """Moments in ``slots`` slots; Adam's first moment in ``first_moment_slots`` (default: as many)."""
         state = self.state[parameter]
         if not state:
             moments = (slots, *parameter.shape)
             if self.variant == "adam":
                 state["step"] = torch.zeros(slots, dtype=torch.float64)
-                state["exp_avg"] = parameter.new_zeros(moments)
+                state["exp_avg"] = parameter.new_zeros((first_moment_slots or slots, *parameter.shape))
                 state["exp_avg_sq"] = parameter.new_zeros(moments)
             else:
                 state["accumulator"] = parameter.new_zeros(moments)
@@ -156,7 +157,8 @@ class AdaTask(torch.optim.Optimizer):
     def _shared_updates(
         self, parameter: nn.Parameter, grads: dict[int, Tensor], group: dict
     ) -> dict[int, Tensor]:
-        state = self._state(parameter, 1)
+        # One accumulator of the summed gradient, but Adam's first moment kept per task.
+        state = self._state(parameter, 1, first_moment_slots=self.num_tasks)
         total = sum(grads.values())
         if self.variant != "adam":
             accumulator = state["accumulator"][0]
@@ -164,11 +166,9 @@ class AdaTask(torch.optim.Optimizer):
             denom = accumulator.sqrt().add_(group["eps"])
             return {task: grad / denom * -group["lr"] for task, grad in grads.items()}
         beta1, beta2 = group["betas"]
-        if "task_exp_avg" not in state:
-            state["task_exp_avg"] = parameter.new_zeros((self.num_tasks, *parameter.shape))
         state["step"][0] += 1
         step = float(state["step"][0])
-        task_exp_avg = state["task_exp_avg"]
+        task_exp_avg = state["exp_avg"]
         task_exp_avg.mul_(beta1)
         for task, grad in grads.items():
             task_exp_avg[task].add_(grad, alpha=1 - beta1)

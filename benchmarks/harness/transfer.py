@@ -61,16 +61,20 @@ class TransferTrial(Trial):
 @dataclass(frozen=True)
 class AgentTrial:
     """Trains, in a worker like a trial, the QLS agent of one held-out task: on the other tasks, for
-    the observation has one histogram per task trained. Its files go to ``directory``."""
+    the observation has one histogram per task trained. Its files go to ``root/<key>/``."""
 
     held_out: str
-    directory: str
+    root: str
 
     folder: ClassVar[str] = "transfer"
 
     @property
     def key(self) -> str:
         return f"agent_without_{path_safe(self.held_out)}"
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.root) / self.key
 
     def params(self, config: BenchConfig) -> dict:
         return {"held_out": self.held_out, "agent": asdict(config.agent_config())}
@@ -79,7 +83,7 @@ class AgentTrial:
         suite = others(suite_of(config), self.held_out)
         trained = train_agent(config.agent_config(), self.directory, progress_bar=False, suite=suite)
         return {
-            "agent": str(Path(self.directory) / "agent.zip"),
+            "agent": str(self.directory / "agent.zip"),
             "wall_s": trained["wall_s"],
             "params": self.params(config),
         }
@@ -108,10 +112,8 @@ def run_transfer(config: BenchConfig, summary: dict, out: Path, progress: bool) 
     methods = config.transfer_methods or config.methods
     agents = dict.fromkeys(held_out)
     if any(map(uses_agent, methods)):
-        folder = (out / "transfer").resolve()
-        agent_trials = [
-            AgentTrial(task, str(folder / f"agent_without_{path_safe(task)}")) for task in held_out
-        ]
+        root = str((out / AgentTrial.folder).resolve())
+        agent_trials = [AgentTrial(task, root) for task in held_out]
         for trial, record in zip(
             agent_trials, run_trials(config, agent_trials, out, progress, "agents"), strict=True
         ):
