@@ -31,20 +31,12 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
+from mtl_gym.baselines.kd import AsyncKDRule, FirstAllowed, KDConfig, convergence_order, make_kd_rules
 
 from mtl_gym.data import TaskSuite, load_suite
-from mtl_gym.env import (
-    AsyncKDRule,
-    KDConfig,
-    MTLSchedulingEnv,
-    Rule,
-    RunResult,
-    convergence_order,
-    make_kd_rules,
-    run_schedule,
-)
-from mtl_gym.env.sequential import FirstAllowed
+from mtl_gym.env import MTLSchedulingEnv, Rule, run_schedule
 from mtl_gym.models import ModelConfig
+from mtl_gym.training import RunResult
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)

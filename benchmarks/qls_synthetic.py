@@ -17,12 +17,12 @@ import json
 from pathlib import Path
 
 import torch
+from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 
-from agents.qls import TrainAgentConfig, train_agent
-from benchmarks.methods import run_method
-from benchmarks.stats import format_ci
+from mtl_gym.bench.stats import format_ci
 from mtl_gym.data import load_suite
 from mtl_gym.env import EnvConfig
+from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
 
 

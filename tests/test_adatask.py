@@ -7,9 +7,7 @@ import json
 
 import pytest
 import torch
-from torch import nn
-
-from baselines.adatask import (
+from mtl_gym.baselines.adatask import (
     AdaTask,
     AdaTaskConfig,
     TaskDominance,
@@ -18,10 +16,12 @@ from baselines.adatask import (
     mean_report,
     plot_dominance,
 )
-from baselines.joint import make_joint_method
-from benchmarks.methods import run_method, split_optimizer
+from mtl_gym.baselines.joint import make_joint_method
+from torch import nn
+
 from mtl_gym.data import load_suite
 from mtl_gym.data.synthetic import DomainSpec
+from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import Trainer, TrainerConfig, seed_everything
 
@@ -206,8 +206,8 @@ def test_run_method_takes_the_optimizer_as_a_suffix_and_reports_rau(small_suite)
     assert report["tasks"] == small_suite.names and set(report["layers"]) == {"conv"}
     assert mean_report([report, report]) == report
     assert "dominance" not in run_method("equal", small_suite, 60, 0, model=model, evaluations=2).extra
-    assert split_optimizer("fixed-weights:1e+3,1") == ("fixed-weights:1e+3,1", "adam")
-    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+    assert METHODS.parse("fixed-weights:1e+3,1").optimizer_spec.name == "adam"
+    with pytest.raises(ValueError, match="unknown optimizer method 'sgd'"):
         run_method("equal", small_suite, 60, 0, model=model, optimizer="sgd")
 
 

@@ -11,13 +11,14 @@ from dataclasses import replace
 import pytest
 from stable_baselines3.common.save_util import load_from_zip_file
 
-from benchmarks.harness import execute
-from benchmarks.harness.bench import run_bench
-from benchmarks.harness.config import BenchConfig, split_methods
-from benchmarks.harness.ranking import utility_ranking
-from benchmarks.harness.tables import has_f1, summarise
+from mtl_gym.bench import execute
+from mtl_gym.bench.bench import run_bench
+from mtl_gym.bench.config import BenchConfig
+from mtl_gym.bench.ranking import utility_ranking
+from mtl_gym.bench.tables import has_f1, summarise
 from mtl_gym.cli import main
-from mtl_gym.env import RunResult
+from mtl_gym.spec import split_spec_list
+from mtl_gym.training import RunResult
 
 TINY = BenchConfig(
     suite="synthetic",
@@ -150,13 +151,13 @@ def test_qls_gets_an_agent_trained_on_the_same_suite_and_model(tmp_path):
 
 
 def test_an_unknown_method_fails_before_any_trial(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown method\(s\) \['bogus'\]"):
+    with pytest.raises(ValueError, match=r"unknown method 'bogus'"):
         run_bench(replace(TINY, methods=["uniform", "bogus"]), tmp_path, progress=False)
     assert not (tmp_path / "trials").exists()
 
 
 def test_methods_flag_keeps_scheduler_arguments_together():
-    assert split_methods("uniform,fixed-weights:books=2,dvd=0.5,pcgrad,fixed-weights:2,1,1,qls") == [
+    assert split_spec_list("uniform,fixed-weights:books=2,dvd=0.5,pcgrad,fixed-weights:2,1,1,qls") == [
         "uniform",
         "fixed-weights:books=2,dvd=0.5",
         "pcgrad",

@@ -243,7 +243,7 @@ def test_env_config_round_trips_json():
     with pytest.raises(ValueError, match="EnvConfig.reward must be one of"):
         EnvConfig(reward="accuracy")
     with pytest.raises(ValueError, match="unknown EnvConfig field"):
-        EnvConfig.from_dict({"bin": 3})
+        EnvConfig.of({"bin": 3})
 
 
 def test_reference_accuracies_are_cached(small_suite, tmp_path, monkeypatch):

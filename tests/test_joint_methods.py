@@ -8,10 +8,10 @@ import sys
 
 import pytest
 import torch
+from mtl_gym.baselines.gradients import TaskGradients
+from mtl_gym.baselines.joint import JOINT_METHODS, MissingExtraError, focal_loss, make_joint_method
 from torch import nn
 
-from baselines.gradients import TaskGradients
-from baselines.joint import JOINT_METHODS, MissingExtraError, focal_loss, make_joint_method
 from mtl_gym.data import load_suite
 from mtl_gym.data.synthetic import DomainSpec
 from mtl_gym.models import ModelConfig
@@ -187,7 +187,7 @@ def test_misuse_is_explained(small_suite):
     with pytest.raises(KeyError, match="unknown joint method 'nope'"):
         make_joint_method("nope")
     with pytest.raises(
-        TypeError, match=r"joint method 'gradnorm' got hyperparameters \['beta'\]; it takes \['alpha', 'lr'\]"
+        ValueError, match=r"joint method 'gradnorm' has no setting 'beta' \(it takes alpha, lr\)"
     ):
         make_joint_method("gradnorm", beta=1.0)
     trainer = make_trainer(small_suite)

@@ -8,27 +8,24 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-
-from baselines.joint import make_joint_method
-from baselines.schedulers import make_scheduler
-from mtl_gym.data import IGNORE_INDEX, Batch, RawSplit, build_suite
-from mtl_gym.data.synthetic import DomainSpec, SyntheticConfig, synthetic_raw_tasks
-from mtl_gym.env import (
+from mtl_gym.baselines.joint import make_joint_method
+from mtl_gym.baselines.kd import (
     AsyncConvergence,
     AsyncKDRule,
     DistillationLoss,
-    EnvConfig,
     KDConfig,
-    MTLSchedulingEnv,
-    build_trainer,
     convergence_order,
+    dev_metric,
     make_kd_rules,
-    run_schedule,
     teacher_probabilities,
 )
-from mtl_gym.env.kd import dev_metric
+from mtl_gym.baselines.schedulers import make_scheduler
+
+from mtl_gym.data import IGNORE_INDEX, Batch, RawSplit, build_suite
+from mtl_gym.data.synthetic import DomainSpec, SyntheticConfig, synthetic_raw_tasks
+from mtl_gym.env import EnvConfig, MTLSchedulingEnv, run_schedule
 from mtl_gym.models import ModelConfig
-from mtl_gym.training import TaskMetrics, TrainerConfig, split_logits
+from mtl_gym.training import TaskMetrics, TrainerConfig, build_trainer, split_logits
 
 FAST_MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 24}
 

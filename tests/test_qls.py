@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from mtl_gym.agents import QLS, QLSScheduler
+from mtl_gym.agents.common.buffers import MaskableReplayBufferSamples
+from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents import QLS, QLSScheduler
-from agents.common.buffers import MaskableReplayBufferSamples
-from agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
 
 BEST = [2, 0, 3, 1]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from benchmarks.methods import run_method
 from mtl_gym.data import load_suite
+from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import Trainer, TrainerConfig, seed_everything
 

@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from baselines.schedulers import (
+from mtl_gym.baselines.schedulers import (
     DTP,
     SCHEDULERS,
     Adaptive,
@@ -22,10 +21,11 @@ from baselines.schedulers import (
     Scheduler,
     Sigmoid,
     Single,
-    list_schedulers,
     make_scheduler,
 )
+
 from mtl_gym.env import MTLSchedulingEnv, Rule, run_schedule
+from mtl_gym.methods import METHODS
 
 FAST_MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 24}
 SIZES = np.array([300, 200, 80])
@@ -64,9 +64,9 @@ class Recorder:
 INSTANCES = {
     "uniform": lambda: make_scheduler("uniform"),
     "random": lambda: make_scheduler("random"),
-    "single": lambda: Single("alpha"),
+    "single": lambda: Single(task="alpha"),
     "proportional": lambda: Proportional(),
-    "fixed-weights": lambda: FixedWeights({"beta": 100.0}),
+    "fixed-weights": lambda: FixedWeights(task_weights={"beta": 100.0}),
     "greedy": lambda: Greedy(eval_every=5),
     "exponential": lambda: Exponential(main="beta"),
     "sigmoid": lambda: Sigmoid(main="beta"),
@@ -80,7 +80,7 @@ INSTANCES = {
 
 def test_every_registered_scheduler_is_tested_and_listed():
     assert set(INSTANCES) == set(SCHEDULERS)
-    listed = {entry["name"]: entry for entry in list_schedulers()}
+    listed = {spec.name: spec.describe() for spec in METHODS if spec.kind == "scheduler"}
     assert set(listed) == set(SCHEDULERS)
     for entry in listed.values():
         assert entry["kind"] == "scheduler" and entry["paper"]
@@ -107,8 +107,8 @@ def test_specs():
     assert make_scheduler("proportional:temperature=2").temperature == 2
     exponential = make_scheduler("exponential:main=beta,rate=3")
     assert (exponential.main, exponential.rate) == ("beta", 3)
-    assert make_scheduler("fixed-weights:books=2,dvd=1").given == {"books": 2, "dvd": 1}
-    assert make_scheduler("fixed-weights:2,1,1").given == [2, 1, 1]
+    assert make_scheduler("fixed-weights:books=2,dvd=1").task_weights == {"books": 2, "dvd": 1}
+    assert make_scheduler("fixed-weights:2,1,1").task_weights == [2, 1, 1]
     assert make_scheduler("adaptive:reference=[0.9,0.8,0.7]").reference == [0.9, 0.8, 0.7]
     assert make_scheduler("exp3s:quantiles=(0.1,0.9)").quantiles == (0.1, 0.9)
     assert make_scheduler("single:beta").task == "beta"
@@ -150,13 +150,13 @@ def test_proportional_follows_sizes_and_tends_to_uniform(env):
 
 
 def test_fixed_weights_follow_their_weights(env):
-    by_name = started(FixedWeights({"gamma": 3.0}), env)
+    by_name = started(FixedWeights(task_weights={"gamma": 3.0}), env)
     assert np.allclose(by_name.probabilities(info()), [0.2, 0.2, 0.6])
     assert np.allclose(frequencies(by_name, info()), [0.2, 0.2, 0.6], atol=0.015)
-    listed = started(FixedWeights([1.0, 0.0, 1.0]), env)
+    listed = started(FixedWeights(task_weights=[1.0, 0.0, 1.0]), env)
     assert np.allclose(listed.probabilities(info(mask=(True, True, False))), [1, 0, 0])
     with pytest.raises(ValueError):
-        started(FixedWeights([1.0, 2.0]), env)
+        started(FixedWeights(task_weights=[1.0, 2.0]), env)
 
 
 def dev_losses(env: MTLSchedulingEnv) -> np.ndarray:

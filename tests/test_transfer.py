@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.methods import run_method
+from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import TransferConfig, cross_validate_head
 

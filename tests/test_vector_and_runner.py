@@ -7,10 +7,11 @@ import json
 import gymnasium as gym
 import numpy as np
 import torch
+from mtl_gym.agents.common.vec_env import make_vec_env
+from mtl_gym.baselines.schedulers import make_scheduler
 
-from baselines.schedulers import make_scheduler
 from mtl_gym.cli import main
-from mtl_gym.env import MTLSchedulingEnv, make_vec_env, run_schedule
+from mtl_gym.env import MTLSchedulingEnv, run_schedule
 
 FAST_MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 24}
 SMALL = {"domains": [["a", 200, 0.1, 0.0], ["b", 100, 0.4, 0.0]], "dev_size": 40, "test_size": 40}
@@ -90,9 +91,8 @@ def test_cli_run_json_schema(capsys):
 
 
 def test_joint_runs_start_from_the_scheduler_runs_model(small_suite):
-    from mtl_gym.env import build_trainer, first_model_seed
     from mtl_gym.models import ModelConfig
-    from mtl_gym.training import TrainerConfig
+    from mtl_gym.training import TrainerConfig, build_trainer, first_model_seed
 
     env = MTLSchedulingEnv(small_suite, FAST_MODEL)
     env.reset(seed=11)
@@ -113,7 +113,7 @@ def test_cli_methods_and_joint_run(capsys):
 
 
 def test_cli_kd_flags_and_kd_methods(capsys, small_suite):
-    from benchmarks.methods import run_method
+    from mtl_gym.methods.run import run_method
     from mtl_gym.models import ModelConfig
 
     result = run_json(

@@ -3,22 +3,43 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv
+from mtl_gym.spec import Configurable
 
 from .qls import QLS
 
 
-class QLSScheduler:
-    name = "qls"
+@dataclass(frozen=True)
+class QLSSchedulerHyperparameters:
+    agent: Any = None
+    """The trained agent: a path to its ``agent.zip`` (``--agent``) or a :class:`QLS`."""
 
-    def __init__(self, agent: QLS | str | Path):
-        self.agent = agent if isinstance(agent, QLS) else QLS.load(str(agent), device="cpu")
+
+class QLSScheduler(Configurable):
+    """Deploys a trained agent; it is loaded at the first reset, so a spec can be checked before the
+    agent file exists (the bench trains it first)."""
+
+    name = "qls"
+    family = "agent"
+    paper = "QLS: Q-learning scheduler for multi-task learning (mtl_gym.agents.QLS), with --agent"
+    Hyperparameters = QLSSchedulerHyperparameters
+
+    def __init__(self, agent: QLS | str | Path | None = None):
+        super().__init__(agent=agent)
+        self.agent = agent if isinstance(agent, QLS) else None
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
+        if self.agent is None:
+            path = self.hyperparameters.agent
+            if path is None:
+                raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip or qls:agent=PATH)")
+            self.agent = QLS.load(str(path), device="cpu")
         expected, got = self.agent.observation_space.shape, env.observation_space.shape
         if expected != got or self.agent.action_space.n != env.action_space.n:
             raise ValueError(

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
+from mtl_gym.spec import Settings
 
 from ..common.curves import CurveRecorder
 from .qls import QLS
 
 
 @dataclass
-class TrainAgentConfig:
+class TrainAgentConfig(Settings):
     """Everything a QLS training run depends on; written next to the agent as config.json."""
 
     suite: str = "synthetic"
@@ -28,6 +29,8 @@ class TrainAgentConfig:
     """ModelConfig fields of the MTL model inside the env."""
     env: dict = field(default_factory=dict)
     """EnvConfig fields (episode_steps, bins, reward, ...)."""
+    trainer: dict = field(default_factory=dict)
+    """TrainerConfig fields of the MTL model's trainer inside the env (lr, batch_size, ...)."""
     timesteps: int = 5_000
     """Env steps of agent training."""
     exploration: str = "boltzmann-gumbel"
@@ -41,7 +44,7 @@ class TrainAgentConfig:
 
     def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
-        return MTLSchedulingEnv(suite, self.model, EnvConfig.from_dict(self.env))
+        return MTLSchedulingEnv(suite, self.model, EnvConfig.of(self.env), self.trainer)
 
 
 def train_agent(

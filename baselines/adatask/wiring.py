@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from mtl_gym.models import shared_parameters
+from mtl_gym.spec import Settings
 from mtl_gym.training import OptimizerFactory, StepGraph, Trainer, build_optimizer, weighted_sum_backward
 
 from ..gradients import TaskGradients, add_grad, add_scaled
@@ -16,12 +17,13 @@ from .optimizer import AdaTask
 
 
 @dataclass(frozen=True)
-class AdaTaskConfig:
+class AdaTaskConfig(Settings):
     variant: str = "adam"
     """``adam`` (the AdaTask paper's CityScapes setting), ``rmsprop`` (its synthetic and
     recommendation settings) or ``adagrad``."""
-    lr: float = 1e-3
-    """Learning rate of the dense parameters; the trainer's default and Kingma and Ba's."""
+    lr: float | None = None
+    """Learning rate of the dense parameters; None: the trainer's (``TrainerConfig.lr``), so that a
+    run has one learning rate whatever its optimizer."""
     betas: tuple[float, float] = (0.9, 0.999)
     """Adam's decays of the first and second moments (gamma_2, gamma_1 of Alg. 2); Kingma and Ba's defaults."""
     alpha: float = 0.99
@@ -89,10 +91,14 @@ class AdaTaskBackward:
         return self.optimizer, self.model
 
 
-def adatask_factory(config: AdaTaskConfig = AdaTaskConfig()) -> tuple[OptimizerFactory, AdaTaskBackward]:
+def adatask_factory(
+    config: AdaTaskConfig = AdaTaskConfig(), trainer_lr: float = 1e-3
+) -> tuple[OptimizerFactory, AdaTaskBackward]:
     """An optimizer factory and the hook bound to the optimizer it builds, for
-    ``Trainer(model, suite, config, optimizer=factory, backward=hook)``; one pair per trainer."""
+    ``Trainer(model, suite, config, optimizer=factory, backward=hook)``; one pair per trainer.
+    ``trainer_lr`` is the learning rate when ``config.lr`` is None: pass the trainer's."""
     hook = AdaTaskBackward()
+    lr = trainer_lr if config.lr is None else config.lr
 
     def build(params: list[nn.Parameter], model: nn.Module) -> AdaTask:
         ids = {id(p) for p in params}
@@ -108,7 +114,7 @@ def adatask_factory(config: AdaTaskConfig = AdaTaskConfig()) -> tuple[OptimizerF
             shared,
             num_tasks,
             variant=config.variant,
-            lr=config.lr,
+            lr=lr,
             betas=config.betas,
             alpha=config.alpha,
             eps=config.eps,
@@ -133,7 +139,7 @@ def attach_adatask(trainer: Trainer, config: AdaTaskConfig = AdaTaskConfig()) ->
         raise RuntimeError(
             "attach AdaTask before the first step: replacing the optimizer would drop its state"
         )
-    factory, hook = adatask_factory(config)
+    factory, hook = adatask_factory(config, trainer.config.lr)
     trainer.optimizer = build_optimizer(
         trainer.model, factory, trainer.config.embedding_update, trainer.config.lr
     )

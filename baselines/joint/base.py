@@ -9,47 +9,34 @@ weighted sums, or AdaTask's per-task optimizer when ``attach_adatask`` ran first
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from mtl_gym.spec import Configurable
 from mtl_gym.training import StepGraph, StepResult, Trainer, weighted_sum_backward
 
 from ..gradients import GradientSink, SumSink, TaskGradients
-
-
-@dataclasses.dataclass(frozen=True)
-class NoHyperparameters:
-    """The method has nothing to tune."""
 
 
 class MissingExtraError(ImportError):
     """An optional dependency of a method is not installed."""
 
 
-class JointMethod(ABC):
+class JointMethod(Configurable, ABC):
     """Trains all K tasks in every step. Use ``attach(trainer)`` once, then ``step(trainer)``.
 
     ``weights`` holds the coefficients of the task gradients on the shared parameters in the
     latest step, for logging and tests.
     """
 
-    name: ClassVar[str]
-    paper: ClassVar[str]
-    Hyperparameters: ClassVar[type] = NoHyperparameters
+    family = "joint method"
 
     def __init__(self, **hyperparameters: Any):
-        try:
-            self.hyperparameters = self.Hyperparameters(**hyperparameters)
-        except TypeError:
-            known = [f.name for f in dataclasses.fields(self.Hyperparameters)]
-            raise TypeError(
-                f"joint method {self.name!r} got hyperparameters {sorted(hyperparameters)}; it takes {known}"
-            ) from None
+        super().__init__(**hyperparameters)
         self.trainer: Trainer | None = None
         self.weights: list[float] = []
 

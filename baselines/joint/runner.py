@@ -7,9 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mtl_gym.data import TaskSuite
-from mtl_gym.env import ModelFactory, RunRecorder, RunResult, build_trainer, first_model_seed
 from mtl_gym.models import ModelConfig
-from mtl_gym.training import OptimizerFactory, Trainer, TrainerConfig
+from mtl_gym.training import (
+    ModelFactory,
+    OptimizerFactory,
+    RunRecorder,
+    RunResult,
+    Trainer,
+    TrainerConfig,
+    build_trainer,
+    first_model_seed,
+)
 from mtl_gym.training.trainer import Backward, weighted_sum_backward
 
 from .base import JointMethod

@@ -7,8 +7,6 @@ and weights for ``fixed-weights:books=2,dvd=1`` or ``fixed-weights:2,1,1``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .adaptive import Adaptive
 from .base import (
     EVAL_EVERY,
@@ -55,13 +53,8 @@ def make_scheduler(spec: str) -> Scheduler:
     """The scheduler of a spec (see the module docstring)."""
     name, _, argument = spec.partition(":")
     if name not in SCHEDULERS:
-        raise KeyError(f"unknown scheduler {name!r}; known: {sorted(SCHEDULERS)}")
+        raise KeyError(f"unknown scheduler {name!r}; known: {', '.join(SCHEDULERS)}")
     return SCHEDULERS[name].from_argument(argument)
-
-
-def list_schedulers() -> list[dict[str, Any]]:
-    """``{"name", "kind", "paper", "hyperparameters"}`` of every scheduler, for ``mtl-gym methods``."""
-    return [cls.describe() for cls in SCHEDULERS.values()]
 
 
 __all__ = [
@@ -86,7 +79,6 @@ __all__ = [
     "Single",
     "Uniform",
     "allowed_tasks",
-    "list_schedulers",
     "make_scheduler",
     "masked_distribution",
 ]

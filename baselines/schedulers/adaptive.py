@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv, reference_accuracies
 
-from .base import EVAL_EVERY, DevMetrics, SamplingScheduler, as_array, exp_weights
+from .base import EVAL_EVERY, DevMetrics, SamplingScheduler, as_array, check_eval_every, exp_weights
+
+
+@dataclass(frozen=True)
+class AdaptiveHyperparameters:
+    reference: Sequence[float] | None = None
+    """Single-task reference accuracies in suite order; None: the env's, else computed and cached."""
+    temperature: float = 0.1
+    """α of w_i = max(s_i / b_i, ε)^(-1/α)."""
+    epsilon: float = 0.01
+    """ε, the floor of the accuracy ratio."""
+    eval_every: int = EVAL_EVERY
+    """Budget units between the dev evaluations of the current accuracies."""
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0 or not self.epsilon > 0:
+            raise ValueError(
+                f"temperature and epsilon must be positive, got {self.temperature} and {self.epsilon}"
+            )
+        check_eval_every(self.eval_every)
 
 
 class Adaptive(SamplingScheduler):
@@ -34,23 +54,11 @@ class Adaptive(SamplingScheduler):
     name = "adaptive"
     paper = "Jean et al. 2019, Adaptive Scheduling for Multi-Task Learning, arXiv:1909.06434"
 
-    def __init__(
-        self,
-        reference: Sequence[float] | None = None,
-        temperature: float = 0.1,
-        epsilon: float = 0.01,
-        eval_every: int = EVAL_EVERY,
-    ):
-        if not temperature > 0 or not epsilon > 0:
-            raise ValueError(f"temperature and epsilon must be positive, got {temperature} and {epsilon}")
-        self.reference = reference
-        self.temperature = temperature
-        self.epsilon = epsilon
-        self.dev = DevMetrics(eval_every)
+    Hyperparameters = AdaptiveHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)
-        self.dev.reset(env)
+        self.dev = DevMetrics(env, self.eval_every)
         if self.reference is not None:
             reference = self.reference
         elif env.reference is not None:

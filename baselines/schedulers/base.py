@@ -1,14 +1,12 @@
 """The scheduler base: pick the next task from the env's observation and info, honouring its mask.
 
 Also the pieces several schedulers share: sampling from weights over the allowed tasks, dev metrics
-refreshed on a schedule through the trainer's evaluation, probe losses, and spec-string parsing.
+refreshed on a schedule through the trainer's evaluation, and probe losses.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
-import re
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -17,6 +15,7 @@ import numpy as np
 import torch
 
 from mtl_gym.env import MTLSchedulingEnv
+from mtl_gym.spec import Configurable
 from mtl_gym.training import Trainer, example_losses, split_logits
 
 EVAL_EVERY = 100
@@ -25,15 +24,14 @@ fixes it for these baselines; 100 matches the env's full dev pass (``EnvConfig.r
 the reference runs' evaluations, so a metric-driven scheduler costs about what the env's own does."""
 
 
-class Scheduler(ABC):
+class Scheduler(Configurable, ABC):
     """A task scheduler for :func:`mtl_gym.env.run_schedule`.
 
     ``reset`` is called with the env (after ``env.reset``) at the start of each run; ``__call__``
     returns an allowed task index (``info["action_mask"]``).
     """
 
-    name: ClassVar[str]
-    paper: ClassVar[str] = ""
+    family = "scheduler"
     uses_observation: ClassVar[bool] = False
     """Whether the histogram observation is read; the runner skips computing it otherwise."""
 
@@ -51,38 +49,11 @@ class Scheduler(ABC):
         """Fraction of the run's budget spent, in [0, 1]."""
         return min(1.0, info["budget"] / self.horizon)
 
-    @classmethod
-    def hyperparameters(cls) -> dict[str, Any]:
-        """Constructor arguments and their defaults; None for a required one (as ``mtl-gym methods`` lists)."""
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        return {
-            p.name: None if p.default is p.empty else p.default
-            for p in parameters
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
-
-    @classmethod
-    def describe(cls) -> dict[str, Any]:
-        """The entry of ``mtl-gym methods --json``."""
-        return {
-            "name": cls.name,
-            "kind": "scheduler",
-            "paper": cls.paper,
-            "hyperparameters": cls.hyperparameters(),
-        }
-
-    @classmethod
-    def from_argument(cls, argument: str) -> Scheduler:
-        """The scheduler of the spec ``name:argument``; ``argument`` is ``key=value,...`` hyperparameters."""
-        positional, keywords = parse_argument(argument)
-        if positional:
-            raise ValueError(f"scheduler {cls.name!r} takes key=value arguments, got {argument!r}")
-        try:
-            return cls(**keywords)
-        except TypeError:
-            raise ValueError(
-                f"scheduler {cls.name!r} got {sorted(keywords)}; it takes {sorted(cls.hyperparameters())}"
-            ) from None
+    def __init__(self, **hyperparameters: Any):
+        super().__init__(**hyperparameters)
+        # Each hyperparameter is also an attribute, as the scheduler's own code reads it.
+        for f in dataclasses.fields(self.hyperparameters):
+            setattr(self, f.name, getattr(self.hyperparameters, f.name))
 
 
 class SamplingScheduler(Scheduler):
@@ -136,18 +107,20 @@ def task_index(env: MTLSchedulingEnv, task: int | str) -> int:
     return task
 
 
+def check_eval_every(every: int) -> None:
+    if every < 1:
+        raise ValueError(f"eval_every must be at least 1, got {every}")
+
+
 class DevMetrics:
     """Every task's dev loss and accuracy, from ``env.trainer.evaluate`` (the one evaluation path, as
     the runner's), refreshed once ``every`` budget units have been spent since the last evaluation.
-    Evaluations are not charged to the budget."""
+    Evaluations are not charged to the budget. A scheduler makes a new one at each reset."""
 
-    def __init__(self, every: int):
-        if every < 1:
-            raise ValueError(f"eval_every must be at least 1, got {every}")
-        self.every = every
-
-    def reset(self, env: MTLSchedulingEnv) -> None:
+    def __init__(self, env: MTLSchedulingEnv, every: int):
+        check_eval_every(every)
         self.env = env
+        self.every = every
         self.due = 0
         self.evaluations = 0
 
@@ -173,31 +146,6 @@ def probe_loss(trainer: Trainer, task: int, index: torch.Tensor) -> float:
         )
     )
     return total / len(index)
-
-
-_SPLIT = re.compile(r",(?![^\[(]*[\])])")
-"""Commas outside brackets, so that ``reference=[0.9,0.8]`` or ``quantiles=(0.1,0.9)`` stays one argument."""
-
-
-def parse_argument(argument: str) -> tuple[list[Any], dict[str, Any]]:
-    """``"2,1"`` or ``"a=1,b=x"`` into positional values and keywords; values are Python literals
-    (numbers, lists, True/False/None) or else plain strings."""
-    positional: list[Any] = []
-    keywords: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in _SPLIT.split(argument))):
-        key, sign, value = part.partition("=")
-        if sign:
-            keywords[key.strip()] = _literal(value.strip())
-        else:
-            positional.append(_literal(part))
-    return positional, keywords
-
-
-def _literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def as_array(values: Sequence[float], size: int, what: str) -> np.ndarray:

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv
 
-from .base import EVAL_EVERY, DevMetrics, SamplingScheduler
+from .base import EVAL_EVERY, DevMetrics, SamplingScheduler, check_eval_every
+
+
+@dataclass(frozen=True)
+class DTPHyperparameters:
+    gamma: float = 2.0
+    """γ, the focusing exponent of the priority FL(κ̄; γ)."""
+    smoothing: float = 0.9
+    """α of the KPI's moving average κ̄ ← α κ + (1 - α) κ̄."""
+    eval_every: int = EVAL_EVERY
+    """Budget units between the dev evaluations that measure the KPIs."""
+
+    def __post_init__(self) -> None:
+        if self.gamma < 0 or not 0 < self.smoothing <= 1:
+            raise ValueError(
+                f"need gamma >= 0 and smoothing in (0, 1], got {self.gamma} and {self.smoothing}"
+            )
+        check_eval_every(self.eval_every)
 
 
 class DTP(SamplingScheduler):
@@ -29,16 +48,11 @@ class DTP(SamplingScheduler):
     name = "dtp"
     paper = "Guo et al. 2018, Dynamic Task Prioritization for Multitask Learning, ECCV"
 
-    def __init__(self, gamma: float = 2.0, smoothing: float = 0.9, eval_every: int = EVAL_EVERY):
-        if gamma < 0 or not 0 < smoothing <= 1:
-            raise ValueError(f"need gamma >= 0 and smoothing in (0, 1], got {gamma} and {smoothing}")
-        self.gamma = gamma
-        self.smoothing = smoothing
-        self.dev = DevMetrics(eval_every)
+    Hyperparameters = DTPHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)
-        self.dev.reset(env)
+        self.dev = DevMetrics(env, self.eval_every)
         self.kpi: np.ndarray | None = None
 
     def priorities(self, kpi: np.ndarray) -> np.ndarray:

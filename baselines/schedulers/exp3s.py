@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from mtl_gym.env import MTLSchedulingEnv
 
 from .base import Scheduler, exp_weights, probe_loss
+
+
+@dataclass(frozen=True)
+class Exp3SHyperparameters:
+    eta: float = 1e-3
+    """η, the step size of the weights."""
+    epsilon: float = 0.05
+    """ε, the share of uniform exploration."""
+    beta: float = 0.0
+    """β, the bias added to every rescaled reward."""
+    alpha: float | None = None
+    """α, the weight sharing; None: 1/T for a run of T budget units."""
+    probe_size: int = 32
+    """Dev examples per task whose loss change is the learning progress."""
+    reservoir_size: int = 1000
+    """Rewards kept (a reservoir sample) for the quantiles that rescale them."""
+    quantiles: tuple[float, float] = (0.2, 0.8)
+    """q_lo and q_hi of the reward rescaling."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.epsilon <= 1 or self.eta <= 0 or self.probe_size < 1 or self.reservoir_size < 1:
+            raise ValueError("need 0 <= epsilon <= 1, eta > 0, probe_size >= 1 and reservoir_size >= 1")
+        if not 0 <= self.quantiles[0] < self.quantiles[1] <= 1:
+            raise ValueError(f"quantiles must satisfy 0 <= low < high <= 1, got {self.quantiles}")
 
 
 class Exp3S(Scheduler):
@@ -34,27 +60,7 @@ class Exp3S(Scheduler):
     name = "exp3s"
     paper = "Graves et al. 2017, Automated Curriculum Learning for Neural Networks, ICML"
 
-    def __init__(
-        self,
-        eta: float = 1e-3,
-        epsilon: float = 0.05,
-        beta: float = 0.0,
-        alpha: float | None = None,
-        probe_size: int = 32,
-        reservoir_size: int = 1000,
-        quantiles: tuple[float, float] = (0.2, 0.8),
-    ):
-        if not 0 <= epsilon <= 1 or eta <= 0 or probe_size < 1 or reservoir_size < 1:
-            raise ValueError("need 0 <= epsilon <= 1, eta > 0, probe_size >= 1 and reservoir_size >= 1")
-        if not 0 <= quantiles[0] < quantiles[1] <= 1:
-            raise ValueError(f"quantiles must satisfy 0 <= low < high <= 1, got {quantiles}")
-        self.eta = eta
-        self.epsilon = epsilon
-        self.beta = beta
-        self.alpha = alpha
-        self.probe_size = probe_size
-        self.reservoir_size = reservoir_size
-        self.quantiles = quantiles
+    Hyperparameters = Exp3SHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)

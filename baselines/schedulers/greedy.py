@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv
 
-from .base import EVAL_EVERY, DevMetrics, Scheduler, allowed_tasks
+from .base import EVAL_EVERY, DevMetrics, Scheduler, allowed_tasks, check_eval_every
+
+
+@dataclass(frozen=True)
+class GreedyHyperparameters:
+    eval_every: int = EVAL_EVERY
+    """Budget units between the dev evaluations whose losses pick the task."""
+
+    def __post_init__(self) -> None:
+        check_eval_every(self.eval_every)
 
 
 class Greedy(Scheduler):
@@ -21,12 +32,11 @@ class Greedy(Scheduler):
     name = "greedy"
     paper = "the QLS paper's Greedy baseline (§5.1, Table 2)"
 
-    def __init__(self, eval_every: int = EVAL_EVERY):
-        self.dev = DevMetrics(eval_every)
+    Hyperparameters = GreedyHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)
-        self.dev.reset(env)
+        self.dev = DevMetrics(env, self.eval_every)
 
     def __call__(self, observation: np.ndarray, info: dict) -> int:
         self.dev.refresh(info)

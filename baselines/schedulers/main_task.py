@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -13,6 +14,18 @@ from .base import SamplingScheduler, task_index
 KIPERWASSER_BALLESTEROS = (
     "Kiperwasser and Ballesteros 2018, Scheduled Multi-Task Learning: From Syntax to Translation, TACL"
 )
+
+
+@dataclass(frozen=True)
+class MainTaskHyperparameters:
+    main: int | str = 0
+    """The main task, by index or name."""
+    rate: float = 5.0
+    """Slope of the schedule over the elapsed fraction of the run (main share 0.99 by the end)."""
+
+    def __post_init__(self) -> None:
+        if not self.rate > 0:
+            raise ValueError(f"rate must be positive, got {self.rate}")
 
 
 class MainTaskSchedule(SamplingScheduler):
@@ -28,11 +41,7 @@ class MainTaskSchedule(SamplingScheduler):
     reaches 0.99 by the end of any run length).
     """
 
-    def __init__(self, main: int | str = 0, rate: float = 5.0):
-        if not rate > 0:
-            raise ValueError(f"rate must be positive, got {rate}")
-        self.main = main
-        self.rate = rate
+    Hyperparameters = MainTaskHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv
 
-from .base import EVAL_EVERY, DevMetrics, SamplingScheduler, allowed_tasks
+from .base import EVAL_EVERY, DevMetrics, SamplingScheduler, allowed_tasks, check_eval_every
+
+
+@dataclass(frozen=True)
+class PrioritizeHyperparameters:
+    share: float = 0.98
+    """Probability of the favoured task (the QLS paper's 0.98)."""
+    eval_every: int = EVAL_EVERY
+    """Budget units between the dev evaluations that rank the tasks."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.share <= 1:
+            raise ValueError(f"share must be in [0, 1], got {self.share}")
+        check_eval_every(self.eval_every)
 
 
 class Prioritize(SamplingScheduler):
@@ -23,15 +37,11 @@ class Prioritize(SamplingScheduler):
     task is known; without that knowledge the current loss is what tells the tasks apart.
     """
 
-    def __init__(self, share: float = 0.98, eval_every: int = EVAL_EVERY):
-        if not 0 <= share <= 1:
-            raise ValueError(f"share must be in [0, 1], got {share}")
-        self.share = share
-        self.dev = DevMetrics(eval_every)
+    Hyperparameters = PrioritizeHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)
-        self.dev.reset(env)
+        self.dev = DevMetrics(env, self.eval_every)
 
     @abstractmethod
     def favoured(self, allowed: np.ndarray, loss: np.ndarray) -> int:

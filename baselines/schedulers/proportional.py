@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv
 
 from .base import SamplingScheduler, exp_weights
+
+
+@dataclass(frozen=True)
+class ProportionalHyperparameters:
+    temperature: float = 1.0
+    """T of p_k ∝ n_k^(1/T): 1 is plain proportional sampling, larger values tend to uniform."""
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
 
 class Proportional(SamplingScheduler):
@@ -23,10 +35,7 @@ class Proportional(SamplingScheduler):
     name = "proportional"
     paper = "Jean et al. 2019, Adaptive Scheduling for Multi-Task Learning (proportional sampling), arXiv:1909.06434"
 
-    def __init__(self, temperature: float = 1.0):
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        self.temperature = temperature
+    Hyperparameters = ProportionalHyperparameters
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mtl_gym.env import MTLSchedulingEnv
@@ -36,20 +38,20 @@ class Random(Scheduler):
         return int(self.rng.choice(allowed_tasks(info)))
 
 
+@dataclass(frozen=True)
+class SingleHyperparameters:
+    task: str
+    """The one task trained (spec: ``single:<task>``)."""
+
+
 class Single(Scheduler):
     """Always the named task: the single-task reference trained through the same path."""
 
     name = "single"
     paper = "the single-task reference of the QLS paper's reward penalty (§4.3)"
 
-    def __init__(self, task: str):
-        self.task = task
-
-    @classmethod
-    def from_argument(cls, argument: str) -> Single:
-        if not argument:
-            raise ValueError("the single scheduler needs a task: single:<task>")
-        return cls(argument)
+    Hyperparameters = SingleHyperparameters
+    positional = "task"
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)

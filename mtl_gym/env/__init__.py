@@ -1,42 +1,25 @@
-"""The scheduling environment, its rules (asynchronous-convergence KD among them), and the runner that
-trains one model under a scheduler."""
+"""The scheduling environment, the interface of its rules, and the runner that trains one model under
+a scheduler. Methods built on it (the Async-KD rule, schedulers, agents) live in
+``mtl_gym.baselines`` and ``mtl_gym.agents``."""
 
 from .config import REWARD_MODES, REWARD_SETS, EnvConfig
-from .env import InvalidActionError, ModelFactory, MTLSchedulingEnv, build_trainer, first_model_seed
-from .kd import KD_SETTINGS, AsyncConvergence, AsyncKDRule, DistillationLoss, KDConfig, teacher_probabilities
+from .env import InvalidActionError, MTLSchedulingEnv
 from .reference import reference_accuracies
 from .rules import Rule
-from .runner import RunRecorder, RunResult, Scheduler, run_schedule
-from .sequential import KD_ORDERS, convergence_order, make_kd_rules
+from .runner import Scheduler, run_schedule
 from .uncertainty import UNCERTAINTY_MEASURES, histogram, uncertainty
-from .vector import make_vec_env
 
 __all__ = [
-    "KD_ORDERS",
-    "KD_SETTINGS",
     "REWARD_MODES",
     "REWARD_SETS",
     "UNCERTAINTY_MEASURES",
-    "AsyncConvergence",
-    "AsyncKDRule",
-    "DistillationLoss",
     "EnvConfig",
     "InvalidActionError",
-    "KDConfig",
     "MTLSchedulingEnv",
-    "ModelFactory",
-    "RunRecorder",
     "Rule",
-    "RunResult",
     "Scheduler",
-    "build_trainer",
-    "convergence_order",
-    "first_model_seed",
     "histogram",
-    "make_kd_rules",
-    "make_vec_env",
     "reference_accuracies",
     "run_schedule",
-    "teacher_probabilities",
     "uncertainty",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
+from ..spec import Settings
 from .uncertainty import UNCERTAINTY_MEASURES
 
 REWARD_MODES = ("loss", "loss-decrease")
@@ -12,7 +13,7 @@ REWARD_SETS = ("sample", "hard", "dev")
 
 
 @dataclass(frozen=True)
-class EnvConfig:
+class EnvConfig(Settings):
     """Observation, reward and episode settings of :class:`MTLSchedulingEnv` (QLS §4.2-4.4)."""
 
     bins: int = 20
@@ -89,12 +90,5 @@ class EnvConfig:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_dict(cls, values: dict) -> EnvConfig:
-        known = {f.name for f in fields(cls)}
-        if unknown := set(values) - known:
-            raise ValueError(f"unknown EnvConfig field(s) {sorted(unknown)}")
-        return cls(**values)
-
-    @classmethod
     def from_json(cls, text: str) -> EnvConfig:
-        return cls.from_dict(json.loads(text))
+        return cls.of(json.loads(text))

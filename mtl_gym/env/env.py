@@ -8,7 +8,7 @@ single-task reference.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
-from gymnasium.utils import seeding
-from torch import nn
 
 from ..data import IGNORE_INDEX, TaskSuite, load_suite
 from ..models import ModelConfig
@@ -26,42 +24,15 @@ from ..training import (
     OptimizerFactory,
     Trainer,
     TrainerConfig,
-    seed_everything,
     task_loss,
 )
+from ..training.runs import ModelFactory, build_trainer, draw_model_seed
 from ..training.trainer import Backward, weighted_sum_backward
 from .config import EnvConfig
 from .probes import ProbeSet, hardest_examples
 from .reference import reference_accuracies
 from .rules import Rule
 from .uncertainty import histogram, uncertainty
-
-ModelFactory = Callable[[TaskSuite], nn.Module]
-
-
-def first_model_seed(seed: int) -> int:
-    """The model seed that ``reset(seed=seed)`` draws first: runs outside the env (joint methods)
-    start from the same initial model as scheduler runs with the same seed."""
-    rng, _ = seeding.np_random(seed)
-    return draw_model_seed(rng)
-
-
-def draw_model_seed(rng: np.random.Generator) -> int:
-    return int(rng.integers(2**31 - 1))
-
-
-def build_trainer(
-    suite: TaskSuite,
-    model_factory: ModelFactory,
-    config: TrainerConfig,
-    model_seed: int,
-    optimizer: OptimizerFactory | None = None,
-    backward: Backward = weighted_sum_backward,
-) -> Trainer:
-    """A fresh model and trainer, both seeded by ``model_seed``."""
-    seed_everything(model_seed)
-    config = TrainerConfig(**{**config.to_dict(), "seed": model_seed})
-    return Trainer(model_factory(suite), suite, config, optimizer, backward)
 
 
 class InvalidActionError(ValueError):
@@ -90,16 +61,14 @@ class MTLSchedulingEnv(gym.Env):
         optimizer: OptimizerFactory | None = None,
         backward: Backward = weighted_sum_backward,
     ):
-        self.config = config if isinstance(config, EnvConfig) else EnvConfig.from_dict(config or {})
+        self.config = EnvConfig.of(config)
         if self.config.torch_threads:
             torch.set_num_threads(self.config.torch_threads)
         self.suite = (
             suite if isinstance(suite, TaskSuite) else load_suite(suite, data_dir, **(suite_options or {}))
         )
         self.model_factory = model if callable(model) else ModelConfig(**(model or {}))
-        self.trainer_config = (
-            trainer if isinstance(trainer, TrainerConfig) else TrainerConfig(**(trainer or {}))
-        )
+        self.trainer_config = TrainerConfig.of(trainer)
         self.rules = list(rules)
         self.optimizer_factory = optimizer
         self.backward = backward
@@ -134,11 +103,13 @@ class MTLSchedulingEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        model_seed = int(self.np_random.integers(2**31 - 1))
-        seed_everything(model_seed)
-        config = TrainerConfig(**{**self.trainer_config.to_dict(), "seed": model_seed})
-        self.trainer = Trainer(
-            self.model_factory(self.suite), self.suite, config, self.optimizer_factory, self.backward
+        self.trainer = build_trainer(
+            self.suite,
+            self.model_factory,
+            self.trainer_config,
+            draw_model_seed(self.np_random),
+            self.optimizer_factory,
+            self.backward,
         )
         self.steps = 0
         self.reward_index = [self._reward_index(task) for task in self.suite]

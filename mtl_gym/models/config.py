@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from torch import nn
 
 from ..data import TaskSuite, load_word_vectors
+from ..spec import Settings
 from .cnn import ConvEncoderMTL
 from .heads import task_specs
 from .lstm import LSTMEncoderMTL
@@ -15,7 +16,7 @@ MODELS: dict[str, type[nn.Module]] = {"lstm": LSTMEncoderMTL, "cnn": ConvEncoder
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Settings):
     """A model factory: calling it with a suite returns a fresh model for that suite."""
 
     name: str = "lstm"
@@ -49,6 +50,3 @@ class ModelConfig:
             dropout=self.dropout,
             vectors=vectors,
         )
-
-    def to_dict(self) -> dict:
-        return asdict(self)

@@ -4,6 +4,7 @@ from .chunks import chunk_f1, chunks
 from .evaluation import TaskMetrics, evaluate, evaluate_task, split_logits
 from .losses import example_losses, task_loss
 from .optim import EMBEDDING_UPDATES, CombinedOptimizer, OptimizerFactory, adam, build_optimizer
+from .runs import ModelFactory, RunRecorder, RunResult, build_trainer, first_model_seed
 from .sampling import EpochSampler
 from .trainer import (
     Backward,
@@ -26,6 +27,9 @@ __all__ = [
     "Backward",
     "Budget",
     "LossFunction",
+    "ModelFactory",
+    "RunRecorder",
+    "RunResult",
     "CombinedOptimizer",
     "EpochSampler",
     "NonFiniteLossError",
@@ -40,6 +44,8 @@ __all__ = [
     "TransferResult",
     "adam",
     "build_optimizer",
+    "build_trainer",
+    "first_model_seed",
     "chunk_f1",
     "chunks",
     "cross_validate_head",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from torch import nn
 
 from ..data import Batch, TaskSuite
 from ..models import check_model, shared_parameters
+from ..spec import Settings
 from .evaluation import TaskMetrics, evaluate
 from .losses import task_loss
 from .optim import OptimizerFactory, adam, build_optimizer
@@ -33,7 +34,7 @@ def seed_everything(seed: int) -> None:
 
 
 @dataclass(frozen=True)
-class TrainerConfig:
+class TrainerConfig(Settings):
     """How minibatches are drawn and parameters updated."""
 
     batch_size: int = 16
@@ -46,9 +47,6 @@ class TrainerConfig:
     """Examples per forward pass during evaluation (64 was the fastest for the LSTM on 2 CPU cores)."""
     seed: int = 0
     """Seeds minibatch sampling (model init is seeded by whoever builds the model)."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

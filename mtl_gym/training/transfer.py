@@ -22,10 +22,11 @@ from torch import nn
 from ..data import TaskKind, TaskSuite
 from ..data.task import SPLITS
 from ..models import check_model, shared_parameters
+from ..spec import Settings
 
 
 @dataclass(frozen=True)
-class TransferConfig:
+class TransferConfig(Settings):
     folds: int = 5
     """Folds of the cross-validation (the paper's 5)."""
     epochs: int = 30

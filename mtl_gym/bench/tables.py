@@ -10,7 +10,7 @@ import math
 import statistics
 from pathlib import Path
 
-from benchmarks.stats import format_ci, mean_ci
+from mtl_gym.bench.stats import format_ci, mean_ci
 
 AVERAGE = "average"
 

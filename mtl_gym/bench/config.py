@@ -11,13 +11,16 @@ import json
 import textwrap
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agents.qls import TrainAgentConfig
-from mtl_gym.cli import parse_assignments
+from ..spec import Settings, parse_assignments, split_spec_list
+
+if TYPE_CHECKING:
+    from ..agents.qls import TrainAgentConfig
 
 
 @dataclass(frozen=True)
-class BenchConfig:
+class BenchConfig(Settings):
     """Every method x learning rate x seed, trained on one suite with one model to one budget."""
 
     suite: str = "synthetic"
@@ -28,6 +31,10 @@ class BenchConfig:
     """Reader options of the suite, VALUE in JSON, e.g. dev_size=40, max_len=64 or domains=["books","dvd"]."""
     model: dict = field(default_factory=lambda: {"name": "lstm"})
     """ModelConfig fields of the MTL model every method trains: name (lstm or cnn), hidden_dim, ..."""
+    env: dict = field(default_factory=dict)
+    """EnvConfig fields of the scheduled runs and of the QLS agent's env (bins, reward, ...)."""
+    trainer: dict = field(default_factory=dict)
+    """TrainerConfig fields other than lr (the lr grid sets it), e.g. batch_size."""
     methods: list[str] = field(default_factory=lambda: ["uniform", "equal"])
     """Methods to compare, as `mtl-gym methods` names them: scheduler specs, joint methods, qls."""
     seeds: int = 3
@@ -90,12 +97,14 @@ class BenchConfig:
 
     def agent_config(self) -> TrainAgentConfig:
         """How the harness trains a QLS agent: on this suite and model, episodes as long as the budget."""
+        from ..agents.qls import TrainAgentConfig  # here, so that the CLI's parser imports no agents
+
         return TrainAgentConfig(
             suite=self.suite,
             data_dir=self.data_dir,
             suite_options=self.suite_options,
             model=self.model,
-            env={"episode_steps": self.budget},
+            env={**self.env, "episode_steps": self.budget},
             timesteps=self.agent_timesteps,
             seed=self.agent_seed,
         )
@@ -103,17 +112,16 @@ class BenchConfig:
     def setup(self) -> dict:
         """The fields every trial's result depends on besides its method, lr and seed."""
         keys = ("suite", "suite_options", "model", "budget", "optimizer", "evaluations")
-        return {key: getattr(self, key) for key in keys}
+        setup = {key: getattr(self, key) for key in keys}
+        # Only when set, so that records written before these settings existed stay valid.
+        return setup | {key: getattr(self, key) for key in ("env", "trainer") if getattr(self, key)}
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> BenchConfig:
-        values = json.loads(text)
-        if unknown := set(values) - {f.name for f in fields(cls)}:
-            raise ValueError(f"unknown BenchConfig field(s) {sorted(unknown)}")
-        return cls(**values)
+        return cls.of(json.loads(text))
 
 
 def field_docs(cls: type) -> dict[str, str]:
@@ -126,26 +134,6 @@ def field_docs(cls: type) -> dict[str, str]:
         and isinstance(after, ast.Expr)
         and isinstance(after.value, ast.Constant)
     }
-
-
-def split_methods(text: str) -> list[str]:
-    """``a,b,...`` into methods, keeping a scheduler's own arguments together: a part without a colon
-    that is a number or key=value continues the method before it (fixed-weights:books=2,dvd=0.5)."""
-    methods: list[str] = []
-    for part in (p.strip() for p in text.split(",")):
-        if methods and ":" in methods[-1] and ":" not in part and ("=" in part or _is_number(part)):
-            methods[-1] += f",{part}"
-        elif part:
-            methods.append(part)
-    return methods
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _floats(text: str) -> list[float]:
@@ -179,6 +167,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--suite", "suite")
     add("--data-dir", "data_dir")
     add("--option", "suite_options", action="append", metavar="KEY=VALUE")
+    parser.add_argument(
+        "--max-len", type=int, default=None, help="words kept per example (a suite option; default: 128)"
+    )
     add("--model", "model", metavar="NAME", type=lambda name: {"name": name})
     parser.add_argument(
         "--model-option",
@@ -187,11 +178,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="another field of the model, e.g. hidden_dim=64",
     )
-    add("--methods", "methods", type=split_methods, metavar="A,B,...")
+    add("--env", "env", action="append", metavar="KEY=VALUE")
+    add("--trainer", "trainer", action="append", metavar="KEY=VALUE")
+    add("--methods", "methods", type=split_spec_list, metavar="A,B,...")
     add("--lr-grid", "lr_grid", type=_floats, metavar="LR,LR,...")
     add("--pareto", "pareto", type=_names, metavar="TASK_A,TASK_B")
     add("--transfer", "transfer", type=_names, metavar="TASK,TASK,...|all")
-    add("--transfer-methods", "transfer_methods", type=split_methods, metavar="A,B,...")
+    add("--transfer-methods", "transfer_methods", type=split_spec_list, metavar="A,B,...")
     add("--pareto-ratios", "pareto_ratios", type=_floats, metavar="R,R,...")
     add("--ray", "ray", nargs="?", const="local", metavar="ADDRESS")
     for name in (
@@ -214,10 +207,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
     base = BenchConfig.from_json(Path(args.config).read_text()) if args.config else BenchConfig()
     given = {f.name: getattr(args, f.name) for f in fields(BenchConfig) if hasattr(args, f.name)}
-    if "suite_options" in given:
-        given["suite_options"] = {
-            **base.suite_options,
-            **parse_assignments(given["suite_options"], "--option"),
-        }
+    flags = {"suite_options": "--option", "env": "--env", "trainer": "--trainer"}
+    for name, flag in flags.items():
+        if name in given:
+            given[name] = {**getattr(base, name), **parse_assignments(given[name], flag)}
+    if args.max_len is not None:
+        given["suite_options"] = {**given.get("suite_options", base.suite_options), "max_len": args.max_len}
     model = {**base.model, **given.get("model", {}), **parse_assignments(args.model_option, "--model-option")}
     return replace(base, **{**given, "model": model})

@@ -39,18 +39,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import IGNORE_INDEX, Batch, Task
-from ..training import Snapshot, TaskMetrics, Trainer, split_logits
-from .rules import Rule
+from mtl_gym.data import IGNORE_INDEX, Batch, Task
+from mtl_gym.env import Rule
+from mtl_gym.spec import Settings
+from mtl_gym.training import Snapshot, TaskMetrics, Trainer, split_logits
 
 if TYPE_CHECKING:
-    from .env import MTLSchedulingEnv
+    from mtl_gym.env import MTLSchedulingEnv
 
 KD_SETTINGS = ("joint", "sequential", "scheduled")
 
 
 @dataclass(frozen=True)
-class KDConfig:
+class KDConfig(Settings):
     """Convergence and KD settings; the defaults are Appendix A's."""
 
     eval_every: int = 200

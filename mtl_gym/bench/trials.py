@@ -1,4 +1,4 @@
-"""One trial: a method at one learning rate and seed, run by :func:`benchmarks.methods.run_method`,
+"""One trial: a method at one learning rate and seed, run by :func:`mtl_gym.methods.run_method`,
 and its record in ``DIR/trials/<key>.json``."""
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from benchmarks.methods import all_methods, run_method, split_optimizer
 from mtl_gym.data import TaskSuite, load_suite
-from mtl_gym.env import RunResult
+from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
-from mtl_gym.training import TrainerConfig
+from mtl_gym.training import RunResult, TrainerConfig
 
 from .config import BenchConfig
 
@@ -59,8 +58,9 @@ class Trial:
             suite,
             config.budget,
             self.seed,
-            model=ModelConfig(**config.model),
-            trainer=TrainerConfig(lr=self.lr),
+            model=ModelConfig.of(config.model),
+            trainer=TrainerConfig.of({**config.trainer, "lr": self.lr}),
+            env_config=config.env,
             optimizer=config.optimizer,
             agent=self.agent,
             evaluations=config.evaluations,
@@ -73,21 +73,15 @@ def path_safe(text: str) -> str:
 
 
 def uses_agent(method: str) -> bool:
-    """Whether ``method`` is QLS (under any optimizer), which runs a trained agent."""
-    return split_optimizer(method)[0] == "qls"
+    """Whether ``method`` deploys a trained agent (under any optimizer)."""
+    return METHODS.parse(method).kind == "agent"
 
 
 def check_methods(config: BenchConfig) -> None:
-    """Fail before the sweep rather than in its workers on a method or optimizer `mtl-gym methods`
-    does not list (a spec's arguments are checked when its trials run)."""
-    listed = all_methods()
-    optimizers = {m["name"] for m in listed if m["kind"] == "optimizer"}
-    if config.optimizer not in optimizers:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; known: {sorted(optimizers)}")
-    names = {m["name"].partition(":")[0] for m in listed} - optimizers
-    methods = [split_optimizer(m)[0] for m in config.methods]
-    if unknown := [m for m in methods if m.partition(":")[0] not in names]:
-        raise ValueError(f"unknown method(s) {unknown}; `mtl-gym methods` lists the known ones")
+    """Fail before the sweep, rather than in its workers, on any method spec, hyperparameter or
+    optimizer the registry rejects."""
+    for method in [*config.methods, *config.pareto_methods()]:
+        METHODS.parse(method, config.optimizer)
 
 
 def trial_grid(config: BenchConfig, agent: str | None = None) -> list[Trial]:
@@ -128,6 +122,6 @@ def save_record(out: Path, trial: Trial, record: dict) -> None:
     # Written whole then renamed, so an interrupted write never leaves a file a rerun would skip.
     path = trial_path(out, trial)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    partial = path.with_suffix(f".{os.getpid()}.partial")
     partial.write_text(json.dumps(record, indent=1))
     os.replace(partial, path)

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from agents.qls import train_agent
+from mtl_gym.agents.qls import train_agent
 from mtl_gym.data import TaskSuite
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import TransferConfig, cross_validate_head

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from baselines.adatask import draw_dominance, mean_report
+from mtl_gym.baselines.adatask import draw_dominance, mean_report
 
 from .tables import runs_at
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from agents.qls import train_agent
+from mtl_gym.agents.qls import train_agent
 
 from .config import BenchConfig
 from .execute import run_trials

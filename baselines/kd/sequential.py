@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..data import TaskSuite
-from .kd import KD_SETTINGS, AsyncKDRule, KDConfig
-from .rules import Rule
-from .runner import run_schedule
+from mtl_gym.data import TaskSuite
+from mtl_gym.env import Rule, run_schedule
+
+from .rule import KD_SETTINGS, AsyncKDRule, KDConfig
 
 KD_ORDERS = ("small", "large", "easy")
 """Sequential (Small): smallest training split first; (Large): largest first; (Easy): in the order

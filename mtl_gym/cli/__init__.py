@@ -1,0 +1,43 @@
+"""The ``mtl-gym`` command line: one small module per command, each importing the heavy parts of
+the library (torch, the agents, the harness) only when it runs, so that ``mtl-gym --help`` is fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import ModuleType
+
+from . import bench, demo, info, methods, run, train_agent
+
+COMMANDS: dict[str, ModuleType] = {
+    "info": info,
+    "demo": demo,
+    "run": run,
+    "methods": methods,
+    "train-agent": train_agent,
+    "bench": bench,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mtl-gym",
+        description="Learn how to schedule multi-task training: env, agents, baselines, benchmarks.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        command = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (KeyError, ValueError) as err:
+        # DataError is a ValueError: bad input files get one line naming the file and line.
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"mtl-gym: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None

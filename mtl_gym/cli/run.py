@@ -1,0 +1,86 @@
+"""``mtl-gym run``: train one model to a budget under any method."""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import (
+    add_model_options,
+    add_run_options,
+    add_suite_options,
+    model_settings,
+    set_threads,
+    suite_options,
+)
+
+HELP = "train one model to a budget under any method (scheduler, joint, KD, agent)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_suite_options(parser)
+    parser.add_argument(
+        "--method",
+        required=True,
+        help="a method of `mtl-gym methods` as NAME[:key=value,...][+OPTIMIZER] (e.g. proportional:temperature=2, "
+        "dwa:temperature=1+adatask, fixed-weights:books=2,dvd=1, single:books, kd-sequential:small); qls with --agent",
+    )
+    parser.add_argument(
+        "--optimizer",
+        default="adam",
+        help="adam (default), adatask or adam-rau, for a method without +OPTIMIZER",
+    )
+    parser.add_argument("--agent", default=None, help="a trained agent.zip, for --method qls")
+    parser.add_argument(
+        "--kd",
+        choices=["joint", "sequential", "scheduled"],
+        help="asynchronous convergence via KD (Async-KD §3) on top of the scheduler: converged tasks are "
+        "rewound, distilled and masked",
+    )
+    parser.add_argument(
+        "--kd-order", default=None, help="sequential KD order: small, large, easy or task,task,..."
+    )
+    parser.add_argument("--budget", type=int, required=True, help="task-minibatches to train")
+    parser.add_argument("--seed", type=int, default=0)
+    add_model_options(parser)
+    add_run_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..data import load_suite
+    from ..env import EnvConfig
+    from ..methods import METHODS, run_method
+    from ..models import ModelConfig
+    from ..spec import parse_assignments
+    from ..training import TrainerConfig
+
+    METHODS.parse(args.method, args.optimizer)  # a typo fails before the suite loads
+    if args.budget < 1:
+        raise ValueError(f"--budget must be at least 1, got {args.budget}")
+    set_threads(args)
+    suite = load_suite(args.suite, args.data_dir, **suite_options(args))
+    result = run_method(
+        args.method,
+        suite,
+        args.budget,
+        args.seed,
+        model=ModelConfig.of(model_settings(args)),
+        trainer=TrainerConfig.of(parse_assignments(args.trainer, "--trainer")),
+        env_config=EnvConfig.of(parse_assignments(args.env, "--env")),
+        optimizer=args.optimizer,
+        agent=args.agent,
+        kd=(args.kd, args.kd_order) if args.kd else None,
+    )
+    if args.json:
+        print(result.to_json())
+        return
+    print(
+        f"{result.method} on {result.suite}, seed {result.seed}, budget {result.budget}: {result.wall_s:.1f} s"
+    )
+    print(f"{'task':<24}{'minibatches':>12}{'dev acc':>9}{'best dev':>10}{'test acc':>10}")
+    for name, metrics in result.tasks.items():
+        print(
+            f"{name:<24}{result.action_counts[name]:>12}{metrics['dev_acc']:>9.3f}"
+            f"{metrics['best_dev_acc']:>10.3f}{metrics['test_acc']:>10.3f}"
+        )
+    print(f"average test accuracy {result.avg_test_acc:.3f}, dev {result.avg_dev_acc:.3f}")

@@ -1,0 +1,136 @@
+"""Run bookkeeping shared by every way of training one model to a budget: the scheduled runs of
+``mtl_gym.env.run_schedule`` and the joint runs of ``mtl_gym.baselines.joint.run_joint``.
+
+Both build their model and trainer with :func:`build_trainer` from the seed :func:`first_model_seed`
+draws (the one the env's ``reset(seed=...)`` draws first), and record through :class:`RunRecorder`,
+so every method starts from the same model for a seed, is charged the same budget (task-minibatches)
+and is evaluated by the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from gymnasium.utils import seeding
+from torch import nn
+
+from ..data import TaskSuite
+from .evaluation import TaskMetrics
+from .optim import OptimizerFactory
+from .trainer import Backward, Trainer, TrainerConfig, seed_everything, weighted_sum_backward
+
+ModelFactory = Callable[[TaskSuite], nn.Module]
+"""Builds a fresh model for a suite (a ``ModelConfig``, a model class, any callable)."""
+
+
+def first_model_seed(seed: int) -> int:
+    """The model seed that ``reset(seed=seed)`` draws first: runs outside the env (joint methods)
+    start from the same initial model as scheduler runs with the same seed."""
+    rng, _ = seeding.np_random(seed)
+    return draw_model_seed(rng)
+
+
+def draw_model_seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(2**31 - 1))
+
+
+def build_trainer(
+    suite: TaskSuite,
+    model_factory: ModelFactory,
+    config: TrainerConfig,
+    model_seed: int,
+    optimizer: OptimizerFactory | None = None,
+    backward: Backward = weighted_sum_backward,
+) -> Trainer:
+    """A fresh model and trainer, both seeded by ``model_seed``."""
+    seed_everything(model_seed)
+    config = TrainerConfig(**{**config.to_dict(), "seed": model_seed})
+    return Trainer(model_factory(suite), suite, config, optimizer, backward)
+
+
+@dataclass
+class RunResult:
+    suite: str
+    method: str
+    seed: int
+    budget: int
+    tasks: dict[str, dict[str, float]]
+    """Per task: final ``dev_acc`` and ``test_acc``, ``best_dev_acc`` over the periodic evaluations,
+    and for IOB tagging tasks final ``dev_f1`` and ``test_f1`` (chunk F1)."""
+    avg_test_acc: float
+    avg_dev_acc: float
+    action_counts: dict[str, int]
+    wall_s: float
+    actions: list[int] = field(default_factory=list)
+    """The action trace, one entry per env step (empty for joint methods)."""
+    curves: list[dict] = field(default_factory=list)
+    """Periodic full-dev evaluations: budget spent and per-task dev accuracy."""
+    extra: dict = field(default_factory=dict)
+    """What rules report at the end (e.g. convergence steps)."""
+
+    def summary(self) -> dict:
+        """The JSON of ``mtl-gym run --json``: everything but the trace and curves."""
+        record = dataclasses.asdict(self)
+        for key in ("actions", "curves", "extra"):
+            record.pop(key)
+        return {**record, **self.extra}
+
+    def to_json(self, full: bool = False) -> str:
+        return json.dumps(dataclasses.asdict(self) if full else self.summary(), indent=2)
+
+
+class RunRecorder:
+    """Evaluates the full dev split ``evaluations`` times over the budget, then everything at the end."""
+
+    def __init__(self, suite: TaskSuite, budget: int, evaluations: int = 10):
+        self.suite = suite
+        self.every = max(1, budget // evaluations)
+        self.next_evaluation = self.every
+        self.best = dict.fromkeys(suite.names, 0.0)
+        self.curves: list[dict] = []
+        self.start = time.perf_counter()
+
+    def after_step(self, trainer: Trainer) -> None:
+        if trainer.budget.total >= self.next_evaluation:
+            self.next_evaluation += self.every
+            dev = trainer.evaluate("dev")
+            self._track(dev)
+            self.curves.append(
+                {"budget": trainer.budget.total, "dev_acc": {n: m.accuracy for n, m in dev.items()}}
+            )
+
+    def _track(self, dev: dict) -> None:
+        for name, metrics in dev.items():
+            self.best[name] = max(self.best[name], metrics.accuracy)
+
+    def _task_entry(self, name: str, dev: TaskMetrics, test: TaskMetrics) -> dict[str, float]:
+        entry = {"dev_acc": dev.accuracy, "test_acc": test.accuracy, "best_dev_acc": self.best[name]}
+        if test.chunk_f1 is not None:
+            entry |= {"dev_f1": dev.chunk_f1, "test_f1": test.chunk_f1}
+        return entry
+
+    def result(self, trainer: Trainer, method: str, seed: int, actions: list[int], extra: dict) -> RunResult:
+        dev, test = trainer.evaluate("dev"), trainer.evaluate("test")
+        self._track(dev)
+        names = self.suite.names
+        counts = Counter(actions) if actions else dict(enumerate(trainer.budget.per_task))
+        return RunResult(
+            suite=self.suite.name,
+            method=method,
+            seed=seed,
+            budget=trainer.budget.total,
+            tasks={n: self._task_entry(n, dev[n], test[n]) for n in names},
+            avg_test_acc=float(np.mean([test[n].accuracy for n in names])),
+            avg_dev_acc=float(np.mean([dev[n].accuracy for n in names])),
+            action_counts={n: counts.get(i, 0) for i, n in enumerate(names)},
+            wall_s=time.perf_counter() - self.start,
+            actions=actions,
+            curves=self.curves,
+            extra=extra,
+        )
