@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 import torch
-from mtl_gym.agents import QLS
 
+from mtl_gym.agents import QLS
 from mtl_gym.data import load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 

@@ -31,12 +31,12 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import torch
-from mtl_gym.baselines.kd import AsyncKDRule, FirstAllowed, KDConfig, convergence_order, make_kd_rules
 
+from mtl_gym.baselines.kd import AsyncKDRule, FirstAllowed, KDConfig, convergence_order, make_kd_rules
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import MTLSchedulingEnv, Rule, run_schedule
 from mtl_gym.models import ModelConfig
-from mtl_gym.training import RunResult
+from mtl_gym.training import RunRecorder, RunResult
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
@@ -78,27 +78,6 @@ class JointSum(Rule):
         return others, [1.0] * len(others)
 
 
-class Curves(Rule):
-    """Dev and test metrics of every task every ``every`` steps (Figure 1; Uni. Weight (Best))."""
-
-    def __init__(self, every: int):
-        self.every = every
-
-    def reset(self, env: MTLSchedulingEnv) -> None:
-        self.points: list[dict] = []
-
-    def after_step(self, env: MTLSchedulingEnv) -> None:
-        if env.steps % self.every == 0:
-            dev, test = env.trainer.evaluate("dev"), env.trainer.evaluate("test")
-            self.points.append(
-                {
-                    "step": env.steps,
-                    "dev": {n: m.accuracy for n, m in dev.items()},
-                    "test": {n: m.accuracy for n, m in test.items()},
-                }
-            )
-
-
 @dataclass
 class Row:
     name: str
@@ -123,12 +102,17 @@ class Row:
 
 def best_checkpoint_test(points: list[dict]) -> dict[str, float]:
     """Per task, the test metric at the evaluation of best dev metric (the first, on ties)."""
-    return {n: max(points, key=lambda p: p["dev"][n])["test"][n] for n in points[0]["dev"]}
+    return {n: max(points, key=lambda p: p["dev_acc"][n])["test_acc"][n] for n in points[0]["dev_acc"]}
 
 
 def run_suite(setup: Setup, suite: TaskSuite, seeds: list[int], out: Path) -> tuple[list[Row], dict]:
     config = KDConfig(eval_every=setup.eval_every, patience=setup.patience)
     common = {"model": setup.model, "evaluations": 1}
+
+    def curves() -> RunRecorder:
+        # Dev and test every eval_every steps: Figure 1, and the Uni. Weight (Best) row.
+        return RunRecorder(suite, setup.budget, every_steps=setup.eval_every, test_curves=True)
+
     names = [
         "Uni. Weight (Final)",
         "Uni. Weight (Best)",
@@ -140,23 +124,23 @@ def run_suite(setup: Setup, suite: TaskSuite, seeds: list[int], out: Path) -> tu
     rows = {name: Row(name) for name in names}
     figure = {}
     for seed in seeds:
-        joint_curves, uniform_curves = Curves(setup.eval_every), Curves(setup.eval_every)
         joint = run_schedule(
             FirstAllowed(),
             suite,
             setup.budget,
             seed,
-            rules=[AsyncKDRule("joint", config=config), joint_curves],
+            rules=[AsyncKDRule("joint", config=config)],
+            recorder=curves(),
             **common,
         )
         rows["Joint-KD"].add(joint)
         # Uni. Weight for exactly Joint-KD's steps: each of them trained every task once.
         steps = len(joint.actions)
         uniform = run_schedule(
-            FirstAllowed(), suite, steps * len(suite), seed, rules=[JointSum(), uniform_curves], **common
+            FirstAllowed(), suite, steps * len(suite), seed, rules=[JointSum()], recorder=curves(), **common
         )
         rows["Uni. Weight (Final)"].add(uniform)
-        rows["Uni. Weight (Best)"].add(uniform, best_checkpoint_test(uniform_curves.points))
+        rows["Uni. Weight (Best)"].add(uniform, best_checkpoint_test(uniform.curves))
         easy = convergence_order(joint.extra["converged"])
         for order, label in (("small", "Small"), ("large", "Large"), (easy, "Easy")):
             rules = make_kd_rules("sequential", order, suite, config=config)
@@ -165,8 +149,8 @@ def run_suite(setup: Setup, suite: TaskSuite, seeds: list[int], out: Path) -> tu
             )
         if seed == seeds[0]:
             figure = {
-                "uniform": uniform_curves.points,
-                "joint": joint_curves.points,
+                "uniform": uniform.curves,
+                "joint": joint.curves,
                 "converged": joint.extra["converged"],
                 "easy_order": easy,
             }
@@ -178,10 +162,13 @@ def plot_curves(figure: dict, suite: str, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
     for ax, key, title in ((axes[0], "uniform", "(a) Uni. Weight"), (axes[1], "joint", "(b) Joint-KD")):
         points = figure[key]
-        for index, name in enumerate(points[0]["dev"]):
+        for index, name in enumerate(points[0]["dev_acc"]):
             color = f"C{index % 10}"
             ax.plot(
-                [p["step"] for p in points], [100 * p["dev"][name] for p in points], color=color, label=name
+                [p["step"] for p in points],
+                [100 * p["dev_acc"][name] for p in points],
+                color=color,
+                label=name,
             )
             step = figure["converged"].get(name)
             if key == "joint" and step is not None:

@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 import torch
-from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 
+from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.bench.stats import format_ci
 from mtl_gym.data import load_suite
 from mtl_gym.env import EnvConfig

@@ -25,10 +25,10 @@ from functools import partial
 
 import numpy as np
 import torch
-from mtl_gym.agents.common.vec_env import make_vec_env
-from mtl_gym.baselines.joint import JointMethod, make_joint_method
 
 from benchmarks.env_step import measure, timed
+from mtl_gym.agents.common.vec_env import make_vec_env
+from mtl_gym.baselines.joint import JointMethod, make_joint_method
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig
 from mtl_gym.models import ModelConfig

@@ -7,6 +7,8 @@ import json
 
 import pytest
 import torch
+from torch import nn
+
 from mtl_gym.baselines.adatask import (
     AdaTask,
     AdaTaskConfig,
@@ -17,8 +19,6 @@ from mtl_gym.baselines.adatask import (
     plot_dominance,
 )
 from mtl_gym.baselines.joint import make_joint_method
-from torch import nn
-
 from mtl_gym.data import load_suite
 from mtl_gym.data.synthetic import DomainSpec
 from mtl_gym.methods import METHODS, run_method

@@ -41,6 +41,7 @@ def test_info_bad_data_dir_is_a_clear_error(tmp_path, capsys):
     assert "no fsmtl16 data here" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path, capsys):
     main(
         [
@@ -69,6 +70,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert {"agent.zip", "curves.csv", "curves.png", "config.json"} <= {p.name for p in tmp_path.iterdir()}
 
 
+@pytest.mark.slow
 def test_train_agent_then_run_with_it(tmp_path, capsys):
     out = tmp_path / "qls"
     main(

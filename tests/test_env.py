@@ -242,7 +242,7 @@ def test_env_config_round_trips_json():
     assert EnvConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError, match="EnvConfig.reward must be one of"):
         EnvConfig(reward="accuracy")
-    with pytest.raises(ValueError, match="unknown EnvConfig field"):
+    with pytest.raises(ValueError, match="EnvConfig has no setting"):
         EnvConfig.of({"bin": 3})
 
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 import torch
-from mtl_gym.baselines.gradients import TaskGradients
-from mtl_gym.baselines.joint import JOINT_METHODS, MissingExtraError, focal_loss, make_joint_method
 from torch import nn
 
+from mtl_gym.baselines.gradients import TaskGradients
+from mtl_gym.baselines.joint import JOINT_METHODS, MissingExtraError, focal_loss, make_joint_method
 from mtl_gym.data import load_suite
 from mtl_gym.data.synthetic import DomainSpec
 from mtl_gym.models import ModelConfig

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+
 from mtl_gym.baselines.joint import make_joint_method
 from mtl_gym.baselines.kd import (
     AsyncConvergence,
@@ -20,7 +21,6 @@ from mtl_gym.baselines.kd import (
     teacher_probabilities,
 )
 from mtl_gym.baselines.schedulers import make_scheduler
-
 from mtl_gym.data import IGNORE_INDEX, Batch, RawSplit, build_suite
 from mtl_gym.data.synthetic import DomainSpec, SyntheticConfig, synthetic_raw_tasks
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv, run_schedule
@@ -175,6 +175,7 @@ def tiny_history(run):
     return [(step, values["tiny"]) for step, values in run.seen if "tiny" in values]
 
 
+@pytest.mark.slow
 def test_rule_masks_the_task_after_patience_evaluations_without_improvement(joint_kd_run):
     history = tiny_history(joint_kd_run)
     best_step, best, stalled, expected = 0, -1.0, 0, None
@@ -218,6 +219,7 @@ def test_rewind_restores_the_best_snapshot_and_the_teacher_comes_from_it(joint_k
         assert torch.allclose(run.at.teacher[positions], logits.softmax(-1), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_kd_keeps_the_converged_task_at_its_best_and_uniform_does_not(joint_kd_run, overfitting_suite):
     run = joint_kd_run
     _, best = run.rule.kd.best[2]
@@ -348,6 +350,7 @@ def test_joint_run_terminates_when_every_task_has_converged(small_suite):
     assert result.summary()["converged"] == info["converged"]
 
 
+@pytest.mark.slow
 def test_kd_with_a_joint_method_on_the_trainer(small_suite):
     trainer = build_trainer(small_suite, ModelConfig(**FAST_MODEL), TrainerConfig(lr=3e-3), model_seed=0)
     method = make_joint_method("pcgrad")
@@ -366,6 +369,7 @@ def test_kd_with_a_joint_method_on_the_trainer(small_suite):
     assert all(isinstance(loss, DistillationLoss) for loss in trainer.loss_functions)
 
 
+@pytest.mark.slow
 def test_task_orders(small_suite):
     config, options = KDConfig(eval_every=20, patience=2), {"model": FAST_MODEL, "trainer": {"lr": 3e-3}}
 

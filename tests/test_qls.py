@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from stable_baselines3.common.vec_env import DummyVecEnv
+
 from mtl_gym.agents import QLS, QLSScheduler
 from mtl_gym.agents.common.buffers import MaskableReplayBufferSamples
 from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy
-from stable_baselines3.common.vec_env import DummyVecEnv
-
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
 
 BEST = [2, 0, 3, 1]
@@ -81,6 +81,7 @@ def greedy_accuracy(agent, episodes=200):
     return hits / episodes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exploration", ["boltzmann-gumbel", "boltzmann", "epsilon-greedy"])
 def test_learns_the_best_allowed_action(exploration):
     kwargs = {"exploration_kwargs": {"c": 0.5}} if exploration == "boltzmann-gumbel" else {}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mtl_gym.data import load_suite
 from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import Trainer, TrainerConfig, seed_everything
+
+# Loading and training on the real data sets: seconds each.
+pytestmark = pytest.mark.slow
 
 
 def test_fsmtl16_counts_match_its_data_source(data_dir):

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from mtl_gym.baselines.schedulers import (
     DTP,
     SCHEDULERS,
@@ -23,7 +24,6 @@ from mtl_gym.baselines.schedulers import (
     Single,
     make_scheduler,
 )
-
 from mtl_gym.env import MTLSchedulingEnv, Rule, run_schedule
 from mtl_gym.methods import METHODS
 

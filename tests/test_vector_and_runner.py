@@ -6,10 +6,11 @@ import json
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
+
 from mtl_gym.agents.common.vec_env import make_vec_env
 from mtl_gym.baselines.schedulers import make_scheduler
-
 from mtl_gym.cli import main
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
 
@@ -23,6 +24,7 @@ def small_options():
     return {**SMALL, "domains": tuple(DomainSpec(*d) for d in SMALL["domains"])}
 
 
+@pytest.mark.slow
 def test_sb3_dummy_and_subproc_vec_envs():
     for subprocess in (False, True):
         vec = make_vec_env(
@@ -105,8 +107,21 @@ def test_cli_methods_and_joint_run(capsys):
     main(["methods", "--json"])
     methods = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
     assert {"uniform", "pcgrad", "gradnorm", "adatask", "qls"} <= set(methods)
-    assert {m["kind"] for m in methods.values()} == {"scheduler", "joint", "optimizer"}
+    assert {m["kind"] for m in methods.values()} == {"scheduler", "joint", "kd", "agent", "optimizer"}
     assert methods["gradnorm"]["hyperparameters"]["alpha"] == 1.5
+    assert methods["kd-joint"]["hyperparameters"]["patience"] == 3  # read off KDConfig, not copied
+    for spec in (
+        "dwa:temperature=1",
+        "kd-joint:patience=5",
+        "kd-sequential:small",
+        "equal+adatask:variant=rmsprop",
+    ):
+        main(["run", "--method", spec, "--budget", "4", "--model", "cnn", "--json"])
+        assert json.loads(capsys.readouterr().out)["budget"] >= 4
+    with pytest.raises(SystemExit):
+        main(["run", "--method", "pcgard", "--budget", "4"])
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "did you mean 'pcgrad'" in error
     result = run_json(capsys, "run --method dwa --optimizer adatask --budget 8")
     assert result["method"] == "dwa+adatask" and result["budget"] == 8
     assert result["action_counts"] == {"books": 2, "electronics": 2, "kitchen": 2, "toys": 2}

@@ -24,8 +24,8 @@ from .pareto import pareto_summary, write_pareto
 from .plots import plot_curves, plot_timelines, write_dominance
 from .ranking import utility_ranking, write_ranking
 from .tables import has_f1, summarise, write_tables
-from .transfer import run_transfer
-from .trials import check_methods, trial_grid, uses_agent
+from .transfer import held_out_tasks, run_transfer
+from .trials import check_methods, suite_of, trial_grid, uses_agent
 
 
 def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
@@ -33,6 +33,8 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> di
     the tuning summary of every method run (the Pareto sweep's included), and the Markdown of the
     chunk-F1 and transfer tables when the sweep has them."""
     check_methods(config)
+    if config.transfer:
+        held_out_tasks(config, suite_of(config))  # an unknown task fails here, before any trial
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.to_json())

@@ -42,11 +42,13 @@ def run_schedule(
     backward: Backward = weighted_sum_backward,
     evaluations: int = 10,
     after_training: Callable[[Trainer], None] | None = None,
+    recorder: RunRecorder | None = None,
 ) -> RunResult:
     """Train a fresh model (seeded by ``seed``) until ``budget`` task-minibatches are spent or a
-    rule ends the episode, evaluating the full dev split ``evaluations`` times along the way.
-    ``after_training`` gets the trainer with the final model, e.g. to keep or probe its encoder."""
-    recorder = RunRecorder(suite, budget, evaluations)
+    rule ends the episode, evaluating the full dev split ``evaluations`` times along the way (or
+    as ``recorder`` says). ``after_training`` gets the trainer with the final model, e.g. to keep
+    or probe its encoder."""
+    recorder = recorder or RunRecorder(suite, budget, evaluations)
     config = EnvConfig.of(env_config)
     observe = config.observe and getattr(scheduler, "uses_observation", True)
     # One episode is the whole run: budget units at steps_per_action units per env step.

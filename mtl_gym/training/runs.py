@@ -86,24 +86,49 @@ class RunResult:
 
 
 class RunRecorder:
-    """Evaluates the full dev split ``evaluations`` times over the budget, then everything at the end."""
+    """Evaluates the full dev split ``evaluations`` times over the budget, then everything at the end.
 
-    def __init__(self, suite: TaskSuite, budget: int, evaluations: int = 10):
+    ``every_steps`` evaluates every that many steps instead (env steps of a scheduled run, joint
+    steps of a joint run), as the Async-KD paper's "we validate every 200 training steps";
+    ``test_curves`` adds the test split to each point (the best-checkpoint rows of its Table 3)."""
+
+    def __init__(
+        self,
+        suite: TaskSuite,
+        budget: int,
+        evaluations: int = 10,
+        *,
+        every_steps: int | None = None,
+        test_curves: bool = False,
+    ):
         self.suite = suite
+        self.every_steps = every_steps
         self.every = max(1, budget // evaluations)
         self.next_evaluation = self.every
+        self.test_curves = test_curves
+        self.steps = 0
         self.best = dict.fromkeys(suite.names, 0.0)
         self.curves: list[dict] = []
         self.start = time.perf_counter()
 
     def after_step(self, trainer: Trainer) -> None:
-        if trainer.budget.total >= self.next_evaluation:
-            self.next_evaluation += self.every
-            dev = trainer.evaluate("dev")
-            self._track(dev)
-            self.curves.append(
-                {"budget": trainer.budget.total, "dev_acc": {n: m.accuracy for n, m in dev.items()}}
-            )
+        self.steps += 1
+        if self.every_steps is not None:
+            due = self.steps % self.every_steps == 0
+        else:
+            due = trainer.budget.total >= self.next_evaluation
+            if due:
+                self.next_evaluation += self.every
+        if not due:
+            return
+        dev = trainer.evaluate("dev")
+        self._track(dev)
+        point = {"budget": trainer.budget.total, "dev_acc": {n: m.accuracy for n, m in dev.items()}}
+        if self.every_steps is not None:
+            point["step"] = self.steps
+        if self.test_curves:
+            point["test_acc"] = {n: m.accuracy for n, m in trainer.evaluate("test").items()}
+        self.curves.append(point)
 
     def _track(self, dev: dict) -> None:
         for name, metrics in dev.items():
