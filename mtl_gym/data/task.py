@@ -39,8 +39,7 @@ def check_task_name(name: str, where=None) -> str:
     if isinstance(name, str) and ("/" in name or "\\" in name or name.startswith(".")):
         hint = "; a task name is a folder or file name inside the data root, not a path"
     raise DataError(
-        f"unsafe task name {ascii(name)}: use letters, digits and _ . + - , starting with a letter "
-        f"or digit{hint}",
+        f"unsafe task name {ascii(name)}: use only letters, digits and '_.+-', first a letter or digit{hint}",
         where,
     )
 
