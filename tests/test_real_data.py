@@ -73,3 +73,14 @@ def test_runs_on_chunking_report_chunk_f1(data_dir):
     chunk = result.tasks["chunk"]
     assert 0 < chunk["test_f1"] < 1 and 0 <= chunk["dev_f1"] < 1
     assert chunk["test_f1"] != chunk["test_acc"]
+
+
+def test_fsmtl16_dev_and_test_lines_found_in_train(data_dir):
+    # Counted independently from the files: of video's 200 dev lines (the end of train) 51 also
+    # occur in the rest of train, and 97 of its 400 test lines do.
+    video = load_suite("fsmtl", data_dir, domains=("video",)).summary()["tasks"][0]
+    assert (video["dev_in_train"], video["test_in_train"]) == (51, 97)
+    assert video["dev_held_out"] == 200 and not video["dev_size_warning"] and video["skipped_lines"] == 0
+    deduped = load_suite("fsmtl", data_dir, domains=("video",), dedupe_dev=True)["video"]
+    assert deduped.counts["dev_in_train"] == 0 and len(deduped.train) == 1400 - 125
+    assert deduped.counts["dropped_dev_overlap"] == 125

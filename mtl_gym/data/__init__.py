@@ -1,6 +1,6 @@
 """The data layer: text tasks as pre-padded id tensors over one shared vocabulary."""
 
-from .errors import DataError
+from .errors import DataError, DataWarning
 from .suites import SUITES, default_data_dir, load_suite
 from .task import IGNORE_INDEX, Batch, RawSplit, RawTask, Split, Task, TaskKind, TaskSuite, build_suite
 from .vectors import load_word_vectors
@@ -13,6 +13,7 @@ __all__ = [
     "UNK_ID",
     "Batch",
     "DataError",
+    "DataWarning",
     "RawSplit",
     "RawTask",
     "Split",

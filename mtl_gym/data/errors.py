@@ -15,3 +15,7 @@ class DataError(ValueError):
         if self.path is not None:
             where = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
         super().__init__(where + message)
+
+
+class DataWarning(UserWarning):
+    """Input that loads but deserves a look, e.g. a dev split that takes much of a train file."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
-from .lines import label_text_lines, require_text
-from .task import RawSplit, RawTask, TaskKind, hold_out_dev
+from .lines import BadLine, Lines, check_bad_lines, label_text_lines, require_text, strip_label
+from .task import RawSplit, RawTask, TaskKind, check_task_name, drop_dev_overlap, hold_out_dev
 
 LABEL_NAMES = ["negative", "positive"]
 
@@ -28,6 +28,15 @@ class FsmtlConfig:
     drop_test_overlap: bool = False
     """Drop train-file lines whose text also appears in the test file, before dev is held out
     (counted as dropped_test_overlap)."""
+    dedupe_dev: bool = False
+    """After dev is held out, drop train lines whose text also appears in dev (counted as
+    dropped_dev_overlap), so that dev is a clean held-out set."""
+    bad_lines: str = "error"
+    """A malformed line (wrong columns, bad label, empty text, NUL byte...) stops the reader with
+    a DataError ("error"), or is skipped and counted per reason as ``skipped_<reason>`` ("skip")."""
+
+    def __post_init__(self):
+        check_bad_lines(self.bad_lines)
 
 
 def list_domains(folder: Path) -> list[str]:
@@ -37,20 +46,23 @@ def list_domains(folder: Path) -> list[str]:
 def read_fsmtl(folder: Path, config: FsmtlConfig = FsmtlConfig()) -> list[RawTask]:
     folder = Path(folder)
     domains = list(config.domains) if config.domains else list_domains(folder)
+    for domain in domains:
+        check_task_name(domain, folder)
     if not domains:
         raise DataError("no *.task.train files found", folder)
     return [read_domain(folder, domain, config) for domain in domains]
 
 
 def read_domain(folder: Path, domain: str, config: FsmtlConfig) -> RawTask:
-    counts: Counter = Counter()
+    lines = Lines(config.bad_lines)
+    counts = lines.counts
     train_path = folder / f"{domain}.task.train"
     test_path = folder / f"{domain}.task.test"
     for path in (train_path, test_path):
         if not path.is_file():
             raise DataError(f"missing file for domain {domain!r}", path)
-    train_lines = _read_labelled(train_path, counts)
-    test_lines = _read_labelled(test_path, counts)
+    train_lines = _read_labelled(train_path, lines)
+    test_lines = _read_labelled(test_path, lines)
 
     # Counted as in the data's DATA_SOURCE.md: repeated lines, and distinct texts shared with test.
     seen: set[tuple[int, str]] = set()
@@ -65,29 +77,33 @@ def read_domain(folder: Path, domain: str, config: FsmtlConfig) -> RawTask:
         counts["dropped_test_overlap"] = len(train_lines) - len(kept)
 
     train = _as_split(kept, str(train_path))
-    train, dev = hold_out_dev(train, config.dev_size)
+    train, dev = hold_out_dev(train, config.dev_size, counts)
+    if config.dedupe_dev:
+        train = drop_dev_overlap(train, dev, counts)
     splits = {"train": train, "dev": dev, "test": _as_split(test_lines, str(test_path))}
     return RawTask(domain, TaskKind.CLASSIFICATION, list(LABEL_NAMES), splits, counts)
 
 
-def _read_labelled(path: Path, counts: Counter) -> list[tuple[int, str]]:
-    rows = [
-        (parse_label(label, len(LABEL_NAMES), path, number), require_text(text, path, number))
-        for label, text, number in label_text_lines(path, counts)
-    ]
+def _read_labelled(path: Path, lines: Lines) -> list[tuple[int, str]]:
+    rows = []
+    for label, text, number in label_text_lines(path, lines):
+        try:
+            rows.append((parse_label(label, len(LABEL_NAMES), lines.counts), require_text(text)))
+        except BadLine as err:
+            lines.bad(err, path, number)
     if not rows:
         raise DataError("file holds no examples", path)
     return rows
 
 
-def parse_label(field: str, num_labels: int, path: Path, line: int) -> int:
-    """An integer label in ``range(num_labels)``, or a DataError naming the value."""
+def parse_label(field: str, num_labels: int, counts: Counter) -> int:
+    """An integer label in ``range(num_labels)``, or a BadLine naming the value."""
     try:
-        label = int(field.strip())
+        label = int(strip_label(field, counts))
     except ValueError:
-        raise DataError(f"non-integer label {field!r}", path, line) from None
+        raise BadLine("bad_label", f"non-integer label {field!r}") from None
     if not 0 <= label < num_labels:
-        raise DataError(f"unknown label {label}; expected 0..{num_labels - 1}", path, line)
+        raise BadLine("bad_label", f"unknown label {label}; expected 0..{num_labels - 1}")
     return label
 
 

@@ -7,6 +7,8 @@ splits, and encodes every split once into pre-padded id tensors.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,13 +17,31 @@ from enum import Enum
 import numpy as np
 import torch
 
-from .errors import DataError
+from .errors import DataError, DataWarning
+from .lines import skipped_counts
 from .vocab import PAD_ID, VocabConfig, Vocabulary
 
 IGNORE_INDEX = -100
 """Label of padding positions in tagging tasks; ``torch.nn.functional.cross_entropy`` skips it."""
 
 SPLITS = ("train", "dev", "test")
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+"""What a task name may hold: it names a folder or file inside the data root and is printed."""
+
+
+def check_task_name(name: str, where=None) -> str:
+    """``name`` if it matches :data:`SAFE_NAME`, else a DataError showing it with ``ascii()``, so
+    that neither a path outside the data root nor control or bidi characters get through."""
+    if isinstance(name, str) and SAFE_NAME.fullmatch(name):
+        return name
+    hint = ""
+    if isinstance(name, str) and ("/" in name or "\\" in name or name.startswith(".")):
+        hint = "; a task name is a folder or file name inside the data root, not a path"
+    raise DataError(
+        f"unsafe task name {ascii(name)}: use only letters, digits and '_.+-', first a letter or digit{hint}",
+        where,
+    )
 
 
 class TaskKind(str, Enum):
@@ -52,18 +72,46 @@ class RawTask:
     """What the reader skipped, repaired or noticed: nothing is dropped without a count here."""
 
 
-def hold_out_dev(train: RawSplit, dev_size: int) -> tuple[RawSplit, RawSplit]:
-    """Split the last ``dev_size`` examples off ``train`` as the dev split."""
+def hold_out_dev(train: RawSplit, dev_size: int, counts: Counter) -> tuple[RawSplit, RawSplit]:
+    """Split the last ``dev_size`` examples off ``train`` as the dev split.
+
+    ``counts["dev_held_out"]`` records the cut. Taking more than a quarter of the train file
+    warns (:class:`DataWarning`) and sets ``counts["dev_size_warning"]``.
+    """
     if not 0 < dev_size < len(train):
         raise DataError(
             f"cannot hold out {dev_size} dev examples from a train split of {len(train)}",
             train.source,
+        )
+    counts["dev_held_out"] = dev_size
+    if dev_size * 4 > len(train):
+        counts["dev_size_warning"] = 1
+        warnings.warn(
+            f"{train.source}: dev_size={dev_size} takes {dev_size} of its {len(train)} train examples "
+            f"({dev_size / len(train):.0%}) as dev, more than a quarter; pass a smaller dev_size or "
+            "give the task a dev file",
+            DataWarning,
+            stacklevel=3,
         )
     cut = len(train) - dev_size
     return (
         RawSplit(train.examples[:cut], train.labels[:cut], train.source),
         RawSplit(train.examples[cut:], train.labels[cut:], f"{train.source} (last {dev_size})"),
     )
+
+
+def example_key(example) -> str | tuple[str, ...]:
+    """What makes two examples the same input: the text, or the word sequence."""
+    return example if isinstance(example, str) else tuple(example)
+
+
+def drop_dev_overlap(train: RawSplit, dev: RawSplit, counts: Counter) -> RawSplit:
+    """``train`` without the examples whose text also occurs in ``dev`` (``dedupe_dev=True``),
+    so that dev is held out; counted as ``dropped_dev_overlap``."""
+    dev_keys = {example_key(e) for e in dev.examples}
+    keep = [i for i, e in enumerate(train.examples) if example_key(e) not in dev_keys]
+    counts["dropped_dev_overlap"] = len(train) - len(keep)
+    return RawSplit([train.examples[i] for i in keep], [train.labels[i] for i in keep], train.source)
 
 
 @dataclass(frozen=True)
@@ -170,6 +218,13 @@ class TaskSuite:
                     "test": len(t.test),
                     "train_duplicates": t.counts.get("train_duplicates", 0),
                     "train_test_overlap": t.counts.get("train_test_overlap", 0),
+                    "dev_in_train": t.counts.get("dev_in_train", 0),
+                    "test_in_train": t.counts.get("test_in_train", 0),
+                    "dev_held_out": t.counts.get("dev_held_out", 0),
+                    "dev_size_warning": bool(t.counts.get("dev_size_warning", 0)),
+                    "labels_stripped": t.counts.get("labels_stripped", 0),
+                    "skipped_lines": sum(skipped_counts(t.counts).values()),
+                    "skipped": skipped_counts(t.counts),
                     "counts": dict(sorted(t.counts.items())),
                 }
                 for t in self.tasks
@@ -194,6 +249,7 @@ def build_suite(
     if clashes := [n for n, c in seen.items() if c > 1]:
         raise DataError(f"suite {name!r} has more than one task named {clashes}")
     for raw in raw_tasks:
+        check_task_name(raw.name)
         _check_task(raw)
     vocab = Vocabulary.build(_train_words(raw_tasks), vocab_config)
     tasks = tuple(_encode_task(raw, vocab, max_len) for raw in raw_tasks)
@@ -209,6 +265,13 @@ def _check_task(raw: RawTask) -> None:
             )
     if raw.kind is TaskKind.CLASSIFICATION:
         present = {s: set(raw.splits[s].labels) for s in SPLITS}
+        if len(present["train"]) < 2:
+            names = sorted(raw.label_names[i] for i in present["train"])
+            raise DataError(
+                f"task {raw.name!r} has {len(names)} label in train ({names}); classification needs "
+                "at least 2",
+                raw.splits["train"].source,
+            )
         if len({frozenset(v) for v in present.values()}) > 1:
             detail = "; ".join(
                 f"{s} ({raw.splits[s].source}): {sorted(raw.label_names[i] for i in present[s])}"
@@ -225,6 +288,11 @@ def _train_words(raw_tasks: list[RawTask]):
 
 def _encode_task(raw: RawTask, vocab: Vocabulary, max_len: int) -> Task:
     counts = Counter(raw.counts)
+    # Examples of dev and test whose text (or word sequence) also occurs in train, each counted.
+    train_keys = {example_key(e) for e in raw.splits["train"].examples}
+    for split_name in ("dev", "test"):
+        examples = raw.splits[split_name].examples
+        counts[f"{split_name}_in_train"] = sum(example_key(e) in train_keys for e in examples)
     encoded = {}
     for split_name in SPLITS:
         split = raw.splits[split_name]

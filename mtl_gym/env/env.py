@@ -112,6 +112,7 @@ class MTLSchedulingEnv(gym.Env):
             self.backward,
         )
         self.steps = 0
+        self.ended = False
         self.reward_index = [self._reward_index(task) for task in self.suite]
         for rule in self.rules:
             rule.reset(self)
@@ -150,6 +151,11 @@ class MTLSchedulingEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self.trainer is None:
             raise RuntimeError("call reset() before step()")
+        if self.ended:
+            raise RuntimeError(
+                f"the episode ended (terminated or truncated) after {self.steps} training steps; "
+                "call reset() before step()"
+            )
         task = self._check_action(action)
         try:
             for _ in range(self.config.steps_per_action):
@@ -167,11 +173,13 @@ class MTLSchedulingEnv(gym.Env):
         except NonFiniteLossError as err:
             info = self._info()
             info["nan_loss"] = {"task": err.task_name, "value": err.value}
+            self.ended = True
             return self._last_observation, float(self.config.penalty), False, True, info
         observation, self._metrics = self._observe()
         reward = self._reward()
         terminated = any(rule.done(self) for rule in self.rules)
         truncated = self.steps >= self.config.episode_steps * self.config.steps_per_action
+        self.ended = terminated or truncated
         return observation, reward, terminated, truncated, self._info()
 
     def _check_action(self, action: Any) -> int:
