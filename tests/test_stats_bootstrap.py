@@ -24,9 +24,12 @@ SCORES = np.array([[0.0, 10.0], [1.0, 20.0], [5.0, 30.0]])
 def exact_bootstrap_means() -> np.ndarray:
     """The mean of every stratified resample: each task's column redrawn from its own 3 seeds."""
     column_draws = list(itertools.product(range(3), repeat=3))
-    return np.array(
-        [SCORES[list(a), 0].sum() + SCORES[list(b), 1].sum() for a in column_draws for b in column_draws]
-    ) / SCORES.size
+    return (
+        np.array(
+            [SCORES[list(a), 0].sum() + SCORES[list(b), 1].sum() for a in column_draws for b in column_draws]
+        )
+        / SCORES.size
+    )
 
 
 def test_resample_draws_each_task_from_its_own_column():
@@ -70,7 +73,9 @@ def test_same_seed_same_interval_other_seed_close():
 
 def test_blocks_do_not_change_the_statistic_distribution():
     # Tiny blocks (one resample each) and one big block give the same distribution in law.
-    small = bootstrap_distribution(estimators.mean, [SCORES], 4_000, np.random.default_rng(3), cost_per_rep=1 << 30)
+    small = bootstrap_distribution(
+        estimators.mean, [SCORES], 4_000, np.random.default_rng(3), cost_per_rep=1 << 30
+    )
     large = bootstrap_distribution(estimators.mean, [SCORES], 4_000, np.random.default_rng(3))
     assert small.shape == large.shape == (4_000,)
     assert small.mean() == pytest.approx(large.mean(), abs=0.2)
@@ -101,7 +106,9 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="method"):
         confidence_interval(np.zeros(3), 0.0, 0.9, "bca")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="tasks"):
-        bootstrap_distribution(estimators.probability_of_improvement, [SCORES, SCORES[:, :1]], 10, np.random.default_rng())
+        bootstrap_distribution(
+            estimators.probability_of_improvement, [SCORES, SCORES[:, :1]], 10, np.random.default_rng()
+        )
     with pytest.raises(ValueError, match="matrix"):
         bootstrap_distribution(estimators.mean, [np.zeros(3)], 10, np.random.default_rng())
 

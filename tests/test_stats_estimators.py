@@ -60,6 +60,8 @@ def test_probability_of_improvement_with_different_seed_counts():
 
 def test_score_distribution_by_hand():
     # 8 scores: above 0 all 8, above 4 (strictly) 5 6 7 100 -> 4/8, above 100 none.
-    np.testing.assert_allclose(estimators.score_distribution(SCORES, np.array([0.0, 4.0, 100.0])), [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(
+        estimators.score_distribution(SCORES, np.array([0.0, 4.0, 100.0])), [1.0, 0.5, 0.0]
+    )
     # Per-task means 2.5 3.5 4.5 53.5: above 4 two of four.
     np.testing.assert_allclose(estimators.average_score_distribution(SCORES, np.array([4.0])), [0.5])

@@ -140,7 +140,8 @@ class Aggregate:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "estimators": "rliable (Agarwal et al. 2021): stratified bootstrap over runs within tasks",
+            "estimators": "rliable's (Agarwal et al. 2021): stratified bootstrap over "
+            + ("runs within tasks and over tasks" if self.config.task_bootstrap else "runs within tasks"),
             "config": self.config.to_json(),
             "tasks": list(self.tasks),
             "references": list(self.references),
@@ -174,13 +175,17 @@ def aggregate_scores(
     if len(task_names) != width:
         raise ValueError(f"{len(task_names)} task names for {width} score columns")
 
-    notes = [f"reference method {ref!r} was not run: no P(X > {ref})" for ref in references if ref not in matrices]
+    notes = [
+        f"reference method {ref!r} was not run: no P(X > {ref})" for ref in references if ref not in matrices
+    ]
     present = tuple(ref for ref in references if ref in matrices)
     notes += _few_runs_notes(matrices, config.task_bootstrap)
 
     methods = tuple(_method_aggregate(name, matrices, present, config) for name in matrices)
     grid = _grid(matrices) if taus is None else np.sort(np.asarray(taus, dtype=float))
-    return Aggregate(methods, task_names, present, performance_profile(matrices, grid, config), config, tuple(notes))
+    return Aggregate(
+        methods, task_names, present, performance_profile(matrices, grid, config), config, tuple(notes)
+    )
 
 
 def performance_profile(
@@ -239,13 +244,17 @@ def _method_aggregate(
             config.task_bootstrap,
             cost_per_rep=scores.shape[0] * other.shape[0] * scores.shape[1],
         )
-    return MethodAggregate(name, scores.shape[0], estimate("mean"), estimate("median"), estimate("iqm"), improvement)
+    return MethodAggregate(
+        name, scores.shape[0], estimate("mean"), estimate("median"), estimate("iqm"), improvement
+    )
 
 
 def _matrix(name: str, value: Any) -> np.ndarray:
     matrix = np.asarray(value, dtype=float)
     if matrix.ndim != 2 or 0 in matrix.shape:
-        raise ValueError(f"{name}: scores must be a non-empty (seeds, tasks) matrix, not shape {matrix.shape}")
+        raise ValueError(
+            f"{name}: scores must be a non-empty (seeds, tasks) matrix, not shape {matrix.shape}"
+        )
     if not np.isfinite(matrix).all():
         raise ValueError(f"{name}: scores must be finite")
     return matrix
@@ -258,7 +267,9 @@ def _few_runs_notes(matrices: Mapping[str, np.ndarray], task_bootstrap: bool) ->
     notes = []
     single = [name for name, m in matrices.items() if m.shape[0] == 1]
     if single and not task_bootstrap:
-        notes.append(f"one seed only ({', '.join(single)}): resampling seeds cannot vary, the CI is the point")
+        notes.append(
+            f"one seed only ({', '.join(single)}): resampling seeds cannot vary, the CI is the point"
+        )
     small = [n for n in counts if 1 < n < 5]
     if small:
         per_task = ", ".join(f"{n} seeds: {comb(2 * n - 1, n)}" for n in small)

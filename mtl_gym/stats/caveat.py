@@ -56,11 +56,17 @@ def ranking_caveat(
     top = order[0]
     overlapping: tuple[str, ...] = ()
     if top in intervals:
-        rivals = [name for name in order[1:leaders] if name in intervals and intervals[name].overlaps(intervals[top])]
+        rivals = [
+            name
+            for name in order[1:leaders]
+            if name in intervals and intervals[name].overlaps(intervals[top])
+        ]
         if rivals:
             overlapping = (top, *rivals)
     if overlapping:
-        shown = "; ".join(f"{name} [{intervals[name].low:.3g}, {intervals[name].high:.3g}]" for name in overlapping)
+        shown = "; ".join(
+            f"{name} [{intervals[name].low:.3g}, {intervals[name].high:.3g}]" for name in overlapping
+        )
         text += (
             f" **Caveat:** the leaders' {100 * level:g}% CIs of the {statistic} overlap ({shown}): "
             f"win rates from {seed_text} are not evidence of a difference between them."

@@ -43,7 +43,9 @@ def render_markdown(aggregate: Aggregate, unit: str = "%", digits: int = 1) -> s
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for m in ranked(aggregate):
         cells = [m.method, str(m.runs)] + [_cell(e, digits) for e in (m.mean, m.median, m.iqm)]
-        cells += [_cell(m.improvement[ref], 2) if ref in m.improvement else "—" for ref in aggregate.references]
+        cells += [
+            _cell(m.improvement[ref], 2) if ref in m.improvement else "—" for ref in aggregate.references
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     if aggregate.notes:
         lines += [""] + [f"- Note: {note}" for note in aggregate.notes]
@@ -74,7 +76,9 @@ def plot_aggregate(aggregate: Aggregate, unit: str = "%") -> Figure:
     return figure
 
 
-def write_aggregate(aggregate: Aggregate, out: str | Path, unit: str = "%", digits: int = 1) -> dict[str, Path]:
+def write_aggregate(
+    aggregate: Aggregate, out: str | Path, unit: str = "%", digits: int = 1
+) -> dict[str, Path]:
     """Writes ``aggregate.md``, ``aggregate.json`` and ``aggregate.png`` into ``out`` (each atomically);
     returns their paths by suffix."""
     folder = Path(out)
@@ -121,7 +125,9 @@ def _profile_panel(axes, aggregate: Aggregate, methods: list[MethodAggregate], c
     for index, (m, colour) in enumerate(zip(methods, colours, strict=True)):
         style = styles[(index // 10) % len(styles)]
         axes.plot(profile.taus, profile.fraction[m.method], color=colour, linestyle=style, label=m.method)
-        axes.fill_between(profile.taus, profile.low[m.method], profile.high[m.method], color=colour, alpha=band)
+        axes.fill_between(
+            profile.taus, profile.low[m.method], profile.high[m.method], color=colour, alpha=band
+        )
     axes.set_xlabel(f"score τ ({unit})", fontsize=9)
     axes.set_ylabel("fraction of runs with score > τ", fontsize=9)
     axes.set_title("Performance profile (run-score distribution)", fontsize=9)
