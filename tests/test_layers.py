@@ -25,7 +25,8 @@ LAYERS = [
     {"mtl_gym.training"},
     {"mtl_gym.models"},
     {"mtl_gym.data"},
-    {"mtl_gym.spec"},
+    {"mtl_gym.stats"},
+    {"mtl_gym.spec", "mtl_gym.io", "mtl_gym.provenance"},
 ]
 """Top first. Agents and baselines are siblings: neither imports the other."""
 
