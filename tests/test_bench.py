@@ -62,6 +62,8 @@ def test_every_trial_is_saved_with_its_params(swept):
     assert len(trials) == 8 and "uniform_lr0.003_seed0.json" in trials
     record = json.loads((swept / "trials" / "equal_lr0.001_seed0.json").read_text())
     params = record.pop("params")
+    stamp = record.pop("provenance")
+    assert stamp["packages"]["torch"] and stamp["packages"]["stable-baselines3"] and stamp["cpu_count"] >= 1
     assert params["method"] == "equal" and params["lr"] == 1e-3 and params["model"] == TINY.model
     assert record["budget"] == 60 and set(record["tasks"]) == set(TASKS) and len(record["curves"]) == 3
     # The rest of the record is the RunResult, whole.
@@ -99,6 +101,57 @@ def test_ranking_shares_sum_to_one(swept):
     assert sum(m["win_share"] for m in methods.values()) == pytest.approx(1)
     assert all(1 <= m["mean_rank"] <= 2 for m in methods.values())
     assert "| method | wins (%) |" in (swept / "ranking.md").read_text()
+    # One seed each: the win rates come with their seed count.
+    assert (
+        "over 1 seed per method" in ranking["note"] and ranking["note"] in (swept / "ranking.md").read_text()
+    )
+
+
+@pytest.mark.slow
+def test_aggregates_and_provenance_are_written(swept):
+    aggregate = json.loads((swept / "aggregate.json").read_text())
+    assert {m["method"] for m in aggregate["methods"]} == {"uniform", "equal"}
+    equal = next(m for m in aggregate["methods"] if m["method"] == "equal")
+    assert set(equal["probability_of_improvement"]) == {"uniform"}
+    assert "IQM" in (swept / "aggregate.md").read_text() and (swept / "aggregate.png").stat().st_size > 1000
+    config = json.loads((swept / "config.json").read_text())
+    assert config["provenance"]["packages"]["gymnasium"]
+    assert BenchConfig.from_json(json.dumps(config)) == replace(TINY, workers=2)
+
+
+@pytest.mark.slow
+def test_report_rerenders_a_finished_bench_byte_for_byte(swept, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(swept, copy)
+    rendered = [
+        "table.md",
+        "table.csv",
+        "table.json",
+        "aggregate.md",
+        "aggregate.json",
+        "ranking.md",
+        "ranking.json",
+    ]
+    for name in rendered:
+        (copy / name).unlink()
+    main(["report", str(copy)])
+    assert "| method | lr |" in capsys.readouterr().out
+    for name in rendered:
+        assert (copy / name).read_bytes() == (swept / name).read_bytes(), name
+    index = (copy / "report.md").read_text()
+    assert index.startswith("# Bench report: 8 of 8 trials finished") and "](table.md)" in index
+
+
+@pytest.mark.slow
+def test_report_of_a_partial_bench_uses_the_finished_trials(swept, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(swept, copy)
+    for trial in (copy / "trials").glob("equal_*"):
+        trial.unlink()
+    main(["report", str(copy)])
+    table = json.loads((copy / "table.json").read_text())
+    assert list(table["methods"]) == ["uniform"]
+    assert (copy / "report.md").read_text().startswith("# Bench report: 6 of 8 trials finished")
 
 
 @pytest.mark.slow

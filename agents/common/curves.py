@@ -42,26 +42,42 @@ class CurveRecorder(BaseCallback):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        steps = np.array([r[0] for r in self.rows])
-        actions = np.array([r[3] for r in self.rows])
-        rewards = np.array([r[4] for r in self.rows])
-        window = max(1, min(window, len(rewards)))
-        smooth = np.convolve(rewards, np.ones(window) / window, mode="valid")
+        rows = np.array(self.rows, dtype=np.float64)
+        steps, runs, actions, rewards = (
+            rows[:, 0],
+            rows[:, 1] * (rows[:, 2].max() + 1) + rows[:, 2],
+            rows[:, 3],
+            rows[:, 4],
+        )
         figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
         top.plot(steps, rewards, alpha=0.25, label="reward")
-        top.plot(steps[window - 1 :], smooth, label=f"mean of {window}")
+        top.plot(
+            steps,
+            episode_rolling_mean(rewards, runs, window),
+            label=f"mean of the last {window} in the episode",
+        )
         top.set_ylabel("reward")
         top.legend()
-        shares = np.stack(
-            [
-                np.convolve(actions == k, np.ones(window) / window, mode="valid")
-                for k in range(len(task_names))
-            ]
-        )
-        bottom.stackplot(steps[window - 1 :], shares, labels=task_names)
+        shares = np.stack([episode_rolling_mean(actions == k, runs, window) for k in range(len(task_names))])
+        bottom.stackplot(steps, shares, labels=task_names)
         bottom.set_ylabel("share of actions")
         bottom.set_xlabel("env step")
         bottom.legend(loc="upper left", fontsize="small")
         figure.tight_layout()
         figure.savefig(path, dpi=100)
         plt.close(figure)
+
+
+def episode_rolling_mean(values: np.ndarray, episodes: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean of the last ``window`` values of the same episode (fewer at an episode's start),
+    so that a mean never mixes the end of one episode (one env's run) with the start of the next.
+    ``episodes`` labels each value's (env, episode)."""
+    values = np.asarray(values, dtype=np.float64)
+    means = np.empty_like(values)
+    for episode in np.unique(episodes):
+        where = np.flatnonzero(episodes == episode)
+        sums = np.concatenate([[0.0], np.cumsum(values[where])])
+        ends = np.arange(1, len(where) + 1)
+        starts = np.maximum(0, ends - window)
+        means[where] = (sums[ends] - sums[starts]) / (ends - starts)
+    return means

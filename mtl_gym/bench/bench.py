@@ -16,8 +16,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from mtl_gym.agents.qls import train_agent
-
+from ..agents.qls import train_agent
+from ..provenance import provenance
+from ..stats import render_markdown
+from .aggregate import ranking_note, write_aggregates
 from .config import BenchConfig
 from .execute import run_trials
 from .pareto import pareto_summary, write_pareto
@@ -25,45 +27,98 @@ from .plots import plot_curves, plot_timelines, write_dominance
 from .ranking import utility_ranking, write_ranking
 from .tables import has_f1, summarise, write_tables
 from .transfer import held_out_tasks, run_transfer
-from .trials import check_methods, suite_of, trial_grid, uses_agent
+from .trials import check_methods, load_record, suite_of, trial_grid, uses_agent
 
 
 def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
-    """Run (or finish) the sweep of ``config`` in ``out``; returns the Markdown table and ranking,
-    the tuning summary of every method run (the Pareto sweep's included), and the Markdown of the
-    chunk-F1 and transfer tables when the sweep has them."""
+    """Run (or finish) the sweep of ``config`` in ``out``, then write every report (see
+    :func:`render`); with ``--transfer``, run and write the transfer table too."""
     check_methods(config)
     if config.transfer:
         held_out_tasks(config, suite_of(config))  # an unknown task fails here, before any trial
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(config.to_json())
+    (out / "config.json").write_text(json.dumps({**asdict(config), "provenance": provenance()}, indent=2))
     agent = qls_agent(config, out / "agent", progress) if any(map(uses_agent, config.methods)) else None
     trials = trial_grid(config, agent)
     records = run_trials(config, trials, out, progress)
-    run_methods = list(dict.fromkeys(t.method for t in trials))
+    report = render(config, records, out)
+    if config.transfer:
+        report["transfer"] = run_transfer(config, report["summary"], out, progress)
+    write_index(out, report, len(records), len(trials))
+    return report
+
+
+def report_folder(out: str | Path) -> dict:
+    """Re-render every table and figure of a bench folder from its saved trials, training nothing;
+    a partial sweep reports the trials it has (``mtl-gym report DIR``). Writes ``report.md``."""
+    out = Path(out)
+    if not (out / "config.json").is_file():
+        raise ValueError(f"{out} is not a bench folder: it has no config.json")
+    config = BenchConfig.from_json((out / "config.json").read_text())
+    agent = None
+    if any(map(uses_agent, config.methods)):
+        agent = config.agent or str((out / "agent" / "agent.zip").resolve())
+    trials = trial_grid(config, agent)
+    records = [r for t in trials if (r := load_record(out, t, t.params(config))) is not None]
+    if not records:
+        raise ValueError(f"{out} holds no finished trial yet")
+    report = render(config, records, out)
+    if config.transfer and (out / "transfer.md").is_file():
+        report["transfer"] = (out / "transfer.md").read_text()
+    write_index(out, report, len(records), len(trials))
+    return report
+
+
+OUTPUTS = {
+    "table.md": "test accuracy per task at each method's tuned lr",
+    "table_f1.md": "chunk F1 of IOB tagging tasks",
+    "aggregate.md": "IQM, mean and median with stratified bootstrap CIs; probability of improvement",
+    "aggregate.png": "interval estimates and performance profiles",
+    "ranking.md": "utility-robust ranking over random task weightings",
+    "curves.png": "per-task dev curves",
+    "timeline.png": "each scheduler's task choices over the run",
+    "dominance.png": "AdaTask's rAU bars",
+    "pareto.png": "two-task Pareto front",
+    "transfer.md": "leave-one-out transfer",
+}
+
+
+def write_index(out: Path, report: dict, finished: int, total: int) -> None:
+    """``report.md``: what the folder holds, linked, with the main tables inline."""
+    lines = [f"# Bench report: {finished} of {total} trials finished", ""]
+    lines += [f"- [{name}]({name}): {what}" for name, what in OUTPUTS.items() if (out / name).is_file()]
+    for key, title in (("table", "Test accuracy"), ("aggregate", "Aggregates"), ("ranking", "Ranking")):
+        lines += ["", f"## {title}", "", report[key]]
+    (out / "report.md").write_text("\n".join(lines))
+
+
+def render(config: BenchConfig, records: list[dict], out: Path) -> dict:
+    """Every table and figure of the sweep from its trial records, none trained: ``mtl-gym bench``
+    calls it after its trials and ``mtl-gym report`` on a finished (or partial) folder. Returns the
+    Markdown of the table, F1 table, aggregates and ranking, and the tuning summary."""
+    run_methods = list(dict.fromkeys(r["params"]["method"] for r in records))
     summary = summarise(records, run_methods, config.lr_grid)
-    report = {"table": write_tables(summary, config.methods, out), "summary": summary}
+    methods = [m for m in config.methods if m in summary["methods"]]
+    report = {"table": write_tables(summary, methods, out), "summary": summary}
     if has_f1(records):
         report["table_f1"] = write_tables(
             summarise(records, run_methods, config.lr_grid, metric="f1"),
-            config.methods,
+            methods,
             out,
             stem="table_f1",
             metric="test chunk F1 of IOB tagging tasks (accuracy of the others) at the lr of best mean dev score",
         )
-    scores = {
-        m: [summary["methods"][m]["cells"][t]["mean"] for t in summary["tasks"]] for m in config.methods
-    }
+    aggregate = write_aggregates(summary, records, methods, out)
+    report["aggregate"] = render_markdown(aggregate)
+    scores = {m: [summary["methods"][m]["cells"][t]["mean"] for t in summary["tasks"]] for m in methods}
     ranking = utility_ranking(scores, config.weightings, config.ranking_seed)
-    report["ranking"] = write_ranking(ranking, out)
-    plot_curves(summary, records, config.methods, out / "curves.png")
-    plot_timelines(summary, records, config.methods, out / "timeline.png")
-    write_dominance(summary, records, config.methods, out)
+    report["ranking"] = write_ranking(ranking, out, note=ranking_note(ranking, aggregate))
+    plot_curves(summary, records, methods, out / "curves.png")
+    plot_timelines(summary, records, methods, out / "timeline.png")
+    write_dominance(summary, records, methods, out)
     if config.pareto:
         write_pareto(pareto_summary(summary, config), out)
-    if config.transfer:
-        report["transfer"] = run_transfer(config, summary, out, progress)
     return report
 
 

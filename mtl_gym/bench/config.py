@@ -121,7 +121,11 @@ class BenchConfig(Settings):
 
     @classmethod
     def from_json(cls, text: str) -> BenchConfig:
-        return cls.of(json.loads(text))
+        """A config from its JSON, e.g. a bench folder's ``config.json`` (whose ``provenance``, the
+        versions and commit that ran it, is a record, not a setting)."""
+        values = json.loads(text)
+        values.pop("provenance", None)
+        return cls.of(values)
 
 
 def field_docs(cls: type) -> dict[str, str]:

@@ -19,6 +19,8 @@ def pareto_summary(summary: dict, config: BenchConfig) -> dict:
         {"ratio": r, "method": m} for r, m in zip(config.pareto_ratios, config.pareto_methods(), strict=True)
     ]
     points += [{"ratio": None, "method": m} for m in config.methods]
+    # A partial sweep (mtl-gym report) plots the points it has.
+    points = [p for p in points if p["method"] in summary["methods"]]
     for point in points:
         entry = summary["methods"][point["method"]]
         point.update(lr=entry["lr"], **{task: entry["cells"][task]["mean"] for task in (a, b)})

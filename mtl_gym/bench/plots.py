@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from mtl_gym.baselines.adatask import draw_dominance, mean_report
 
+from ..methods import METHODS
 from .tables import runs_at
 
 WINDOWS = 50
@@ -51,17 +52,32 @@ def plot_curves(summary: dict, records: list[dict], methods: list[str], path: Pa
     figure.savefig(path)
 
 
+def trains_every_task(method: str) -> bool:
+    """Joint methods and joint-setting KD train every (unconverged) task in every step: their
+    recorded actions, if any, only order the minibatches, and a timeline of them would mislead."""
+    parsed = METHODS.parse(method)
+    return parsed.kind == "joint" or getattr(parsed.method, "setting", None) == "joint"
+
+
 def plot_timelines(summary: dict, records: list[dict], methods: list[str], path: Path) -> bool:
-    """Per scheduler (joint methods have no choices), the share of each task among its choices over
-    the run of its first seed, stacked. Returns False, writing nothing, when no method schedules."""
+    """Per method, the share of each task among its choices over the run of its first seed, stacked;
+    methods that train every task every step are one "all tasks" band. Returns False, writing
+    nothing, when no method schedules."""
     first_runs = {m: runs_at(records, m, summary["methods"][m]["lr"])[0] for m in methods}
-    schedulers = {m: run for m, run in first_runs.items() if run["actions"]}
-    if not schedulers:
+    schedulers = {m: run for m, run in first_runs.items() if run["actions"] or trains_every_task(m)}
+    if not any(run["actions"] and not trains_every_task(m) for m, run in schedulers.items()):
         return False
     tasks = summary["tasks"]
     figure = new_figure(8, 1.6 * len(schedulers) + 0.6)
     axes = figure.subplots(len(schedulers), 1, squeeze=False).ravel()
     for axis, (method, run) in zip(axes, schedulers.items(), strict=True):
+        axis.set_xlim(0, run["budget"])
+        axis.set_ylim(0, 1)
+        axis.set_title(f"{method} (seed {run['seed']})", fontsize="medium")
+        axis.set_ylabel("share of choices", fontsize="small")
+        if trains_every_task(method):
+            axis.bar(0, 1, run["budget"], align="edge", color="0.8", hatch="//", label="all tasks every step")
+            continue
         actions = np.array(run["actions"])
         # Windows of at least 4K choices, so that round-robin reads as flat shares rather than teeth.
         chunks = np.array_split(actions, max(1, min(WINDOWS, len(actions) // (4 * len(tasks)))))
@@ -74,12 +90,13 @@ def plot_timelines(summary: dict, records: list[dict], methods: list[str], path:
             share = np.array([np.mean(chunk == k) for chunk in chunks])
             axis.bar(starts, share, widths, bottom, align="edge", label=task)
             bottom += share
-        axis.set_xlim(0, run["budget"])
-        axis.set_ylim(0, 1)
-        axis.set_title(f"{method} (seed {run['seed']})", fontsize="medium")
-        axis.set_ylabel("share of choices", fontsize="small")
     axes[-1].set_xlabel("task-minibatches")
-    handles, labels = axes[0].get_legend_handles_labels()
+    legends = {
+        label: handle
+        for axis in axes
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True)
+    }
+    labels, handles = list(legends), list(legends.values())
     figure.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize="small")
     figure.savefig(path)
     return True

@@ -45,9 +45,10 @@ def _ranks(utility: np.ndarray) -> np.ndarray:
     return 1 + (utility[:, None, :] > utility[:, :, None] + TIE).sum(axis=2)
 
 
-def write_ranking(ranking: dict, out: Path) -> str:
-    """``ranking.json`` and ``ranking.md`` (methods by win share); returns the Markdown."""
-    (out / "ranking.json").write_text(json.dumps(ranking, indent=2))
+def write_ranking(ranking: dict, out: Path, note: str = "") -> str:
+    """``ranking.json`` and ``ranking.md`` (methods by win share, then ``note``: how many seeds the
+    win rates rest on, and whether the leaders are separated); returns the Markdown."""
+    (out / "ranking.json").write_text(json.dumps({**ranking, "note": note}, indent=2))
     methods = sorted(ranking["methods"].items(), key=lambda item: -item[1]["win_share"])
     lines = [
         f"Utility-robust ranking over {ranking['weightings']} task weightings ~ {ranking['distribution']} "
@@ -60,6 +61,8 @@ def write_ranking(ranking: dict, out: Path) -> str:
         f"| {name} | {100 * m['win_share']:.1f} | {m['mean_rank']:.2f} | {m['equal_weights_rank']} |"
         for name, m in methods
     ]
+    if note:
+        lines += ["", note]
     markdown = "\n".join(lines) + "\n"
     (out / "ranking.md").write_text(markdown)
     return markdown

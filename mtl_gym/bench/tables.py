@@ -22,7 +22,10 @@ def summarise(records: list[dict], methods: list[str], lr_grid: list[float], met
     tasks = list(records[0]["tasks"])
     summary: dict = {"tasks": tasks, "columns": [*tasks, AVERAGE], "lr_grid": lr_grid, "methods": {}}
     for method in methods:
-        runs = {lr: runs_at(records, method, lr) for lr in lr_grid}
+        # Only the learning rates with finished runs: a partial sweep (mtl-gym report) tunes over them.
+        runs = {lr: group for lr in lr_grid if (group := runs_at(records, method, lr))}
+        if not runs:
+            continue
         tuning = {
             f"{lr:g}": {
                 "dev": statistics.fmean(average_score(r, "dev", metric) for r in group),
@@ -32,7 +35,7 @@ def summarise(records: list[dict], methods: list[str], lr_grid: list[float], met
             for lr, group in runs.items()
         }
         # max keeps the first of equal scores, so ties go to the earlier lr of the grid.
-        lr = max(lr_grid, key=lambda rate: tuning[f"{rate:g}"]["dev"])
+        lr = max(runs, key=lambda rate: tuning[f"{rate:g}"]["dev"])
         chosen = runs[lr]
         values = {t: [task_score(r["tasks"][t], "test", metric) for r in chosen] for t in tasks}
         values[AVERAGE] = [average_score(r, "test", metric) for r in chosen]

@@ -16,6 +16,7 @@ from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import RunResult, TrainerConfig
 
+from ..provenance import provenance
 from .config import BenchConfig
 
 
@@ -50,7 +51,11 @@ class Trial:
     def run(self, config: BenchConfig) -> dict:
         """Train one model; the record is ``RunResult.to_json(full=True)`` plus ``params``. Runs in a worker."""
         result = self.train(config, suite_of(config))
-        return {**json.loads(result.to_json(full=True)), "params": self.params(config)}
+        return {
+            **json.loads(result.to_json(full=True)),
+            "params": self.params(config),
+            "provenance": provenance(),
+        }
 
     def train(self, config: BenchConfig, suite: TaskSuite, after_training=None) -> RunResult:
         return run_method(

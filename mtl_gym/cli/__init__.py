@@ -7,7 +7,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from . import bench, demo, info, methods, run, train_agent
+from . import bench, demo, info, methods, report, run, train_agent
 
 COMMANDS: dict[str, ModuleType] = {
     "info": info,
@@ -16,6 +16,7 @@ COMMANDS: dict[str, ModuleType] = {
     "methods": methods,
     "train-agent": train_agent,
     "bench": bench,
+    "report": report,
 }
 
 

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> None:
     from ..bench.config import config_from_args
 
     report = run_bench(config_from_args(args), args.out, progress=not args.quiet)
-    for key in ("table", "table_f1", "ranking", "transfer"):
+    for key in ("table", "table_f1", "aggregate", "ranking", "transfer"):
         if key in report:
             print(report[key])
-    print(f"tables, ranking, plots and every trial in {args.out}/")
+    print(f"report.md, tables, aggregates, ranking, plots and every trial in {args.out}/")
