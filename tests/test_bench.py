@@ -3,12 +3,14 @@ and the Ray path."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import shutil
 from dataclasses import replace
 
 import pytest
+import torch
 from stable_baselines3.common.save_util import load_from_zip_file
 
 from mtl_gym.bench import execute
@@ -312,3 +314,21 @@ def test_qls_transfer_trains_one_agent_per_held_out_task(tmp_path):
     assert load_from_zip_file(tmp_path / "agent" / "agent.zip")[0]["observation_space"].shape == (80,)
     record = json.loads((tmp_path / "transfer" / "qls_lr0.001_seed0_without_toys.json").read_text())
     assert record["params"]["agent"] == str(agent) and record["task"] == "toys"
+
+
+def test_qls_paper_preset_builds_the_papers_model(tmp_path):
+    from mtl_gym.bench.config import add_arguments, config_from_args
+    from mtl_gym.data import load_suite
+    from mtl_gym.models import ModelConfig
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = config_from_args(
+        parser.parse_args(["--preset", "qls-paper", "--seeds", "1", "--out", str(tmp_path)])
+    )
+    assert config.seeds == 1 and config.budget == 10_000 and config.trainer == {"batch_size": 16}
+    assert config.suite == "fsmtl" and config.suite_options == {"max_len": 128}
+    suite = load_suite("synthetic", max_len=config.suite_options["max_len"])
+    model = ModelConfig.of(config.model)(suite)
+    lstm = next(module for module in model.modules() if isinstance(module, torch.nn.LSTM))
+    assert (lstm.input_size, lstm.hidden_size) == (300, 100)
