@@ -71,6 +71,22 @@ def adam_rows(
     param.sub_(exp_avg / denom * step_size)
 
 
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """``logits.log_softmax(-1)``, written out: over a last dimension of a few classes torch's
+    kernel is several times slower than these elementwise operations."""
+    shifted = logits - logits.amax(-1, keepdim=True)
+    return shifted - shifted.exp().sum(-1, keepdim=True).log()
+
+
+def predicts(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``logits.argmax(-1) == labels`` (ties to the first maximum, as argmax), by comparisons:
+    torch's argmax over a last dimension of a few classes is slow on the CPU."""
+    gold = logits.gather(-1, labels.unsqueeze(-1))
+    before = torch.arange(logits.shape[-1]) < labels.unsqueeze(-1)
+    beaten = torch.where(before, logits >= gold, logits > gold)
+    return ~beaten.any(-1)
+
+
 @dataclass
 class BatchedInfos:
     """What the N runs report after a step or reset, as arrays; formatted per gymnasium's vector
@@ -86,20 +102,33 @@ class BatchedInfos:
     nan_loss: dict[int, dict]
     """Run -> {"task", "value"} for runs whose step hit a non-finite training loss."""
 
-    def row(self, i: int) -> dict:
-        """Run ``i``'s info, exactly as :class:`MTLSchedulingEnv` words it."""
-        info = {
-            "step": int(self.step[i]),
-            "dev_loss": dict(zip(self.names, self.dev_loss[i].tolist(), strict=True)),
-            "dev_accuracy": dict(zip(self.names, self.dev_accuracy[i].tolist(), strict=True)),
-            "minibatches": dict(zip(self.names, self.minibatches[i].tolist(), strict=True)),
-            "samples": dict(zip(self.names, self.samples[i].tolist(), strict=True)),
-            "budget": int(self.minibatches[i].sum()),
-            "action_mask": self.action_mask[i].copy(),
-        }
-        if i in self.nan_loss:
-            info["nan_loss"] = dict(self.nan_loss[i])
-        return info
+    def rows(self) -> list[dict]:
+        """Every run's :meth:`row`, converting each array to lists once."""
+        names, masks = self.names, self.action_mask.copy()
+        columns = zip(
+            self.step.tolist(),
+            self.dev_loss.tolist(),
+            self.dev_accuracy.tolist(),
+            self.minibatches.tolist(),
+            self.samples.tolist(),
+            self.minibatches.sum(axis=1).tolist(),
+            strict=True,
+        )
+        infos = []
+        for i, (step, loss, accuracy, minibatches, samples, budget) in enumerate(columns):
+            info = {
+                "step": step,
+                "dev_loss": dict(zip(names, loss, strict=True)),
+                "dev_accuracy": dict(zip(names, accuracy, strict=True)),
+                "minibatches": dict(zip(names, minibatches, strict=True)),
+                "samples": dict(zip(names, samples, strict=True)),
+                "budget": budget,
+                "action_mask": masks[i],
+            }
+            if i in self.nan_loss:
+                info["nan_loss"] = dict(self.nan_loss[i])
+            infos.append(info)
+        return infos
 
     def vector(self, rows: np.ndarray) -> dict[str, Any]:
         """Gymnasium's vector info: each key an array over runs with a ``_key`` mask of the runs
@@ -289,6 +318,9 @@ class BatchedMTLEnv(VectorEnv):
         self.hard_rows = torch.zeros(n, k, self.hard_valid.shape[1], dtype=torch.long)
         self.reward_rows = torch.zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
         self.reward_labels = torch.zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
+        self.probe_features = torch.zeros(n, k * (self.hard_rows.shape[2] + self.reward_rows.shape[2]), d)
+        """Each run's hard then reward samples' features, gathered when they change (at reset and
+        refresh), not at every step."""
         self.dev_loss = np.full((n, k), np.nan)
         self.dev_accuracy = np.full((n, k), np.nan)
         self.previous_loss = np.zeros(n)
@@ -321,7 +353,7 @@ class BatchedMTLEnv(VectorEnv):
         self._reset_runs(np.flatnonzero(rows), [seeds[i] for i in np.flatnonzero(rows)])
         self._autoreset[rows] = False
         self._started = True
-        return self.observations.copy(), self._infos({}).vector(rows)
+        return self.observations.copy(), self.infos().vector(rows)
 
     def _seeds(self, seed: int | list[int | None] | None) -> list[int | None]:
         if seed is None:
@@ -433,13 +465,13 @@ class BatchedMTLEnv(VectorEnv):
         failed_runs = np.array(sorted(failed), dtype=np.int64)
         rewards[failed_runs] = self.config.penalty
         truncated[failed_runs] = True
-        infos = self._infos(failed)
+        infos = self.infos(failed)
         ended = terminated | truncated
         result = BatchedStep(self.observations.copy(), rewards, terminated, truncated, infos, ended)
         if self.autoreset_mode is AutoresetMode.SAME_STEP and ended.any():
             result.final_observations, result.final_infos = result.observations, infos.take(ended)
             self._reset_runs(np.flatnonzero(ended), [None] * int(ended.sum()))
-            result.observations, result.infos = self.observations.copy(), self._infos({})
+            result.observations, result.infos = self.observations.copy(), self.infos()
         else:
             self._autoreset = ended
         return result
@@ -463,7 +495,8 @@ class BatchedMTLEnv(VectorEnv):
         """``[num_envs, num_tasks]`` bool masks, True = allowed (the sb3-contrib convention)."""
         return self.masks.copy()
 
-    def _infos(self, failed: dict[int, dict]) -> BatchedInfos:
+    def infos(self, failed: dict[int, dict] | None = None) -> BatchedInfos:
+        """Every run's info now; ``failed`` adds ``nan_loss`` entries."""
         return BatchedInfos(
             self.suite.names,
             self.steps.copy(),
@@ -472,15 +505,10 @@ class BatchedMTLEnv(VectorEnv):
             self.minibatches.copy(),
             self.samples.copy(),
             self.masks.copy(),
-            failed,
+            failed or {},
         )
 
     # -- the batched computations ---------------------------------------------------------------
-
-    def _hidden(self, runs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Shared features ``[R, P, H]`` of table rows ``rows`` ``[R, P]``, under each run's layer."""
-        weight, bias = self.params["shared_weight"][runs], self.params["shared_bias"][runs]
-        return torch.relu(torch.baddbmm(bias.unsqueeze(1), self.table[rows], weight))
 
     def _mask_classes(self, logits: torch.Tensor, tasks: torch.Tensor | slice) -> torch.Tensor:
         """Padded classes (tasks with fewer labels than the widest) get -inf logits."""
@@ -500,14 +528,15 @@ class BatchedMTLEnv(VectorEnv):
         run_index = torch.from_numpy(runs)
         rows = self.train_rows[task_index.unsqueeze(1), positions]
         labels = self.train_labels[task_index.unsqueeze(1), positions]
-        inputs = self.table[rows]
-        weight, bias = self.params["shared_weight"][run_index], self.params["shared_bias"][run_index]
+        inputs = F.embedding(rows, self.table)
+        shared = slice(None) if len(runs) == self.num_envs else run_index
+        weight, bias = self.params["shared_weight"][shared], self.params["shared_bias"][shared]
         head_weight = self.params["head_weight"][run_index, task_index]
         head_bias = self.params["head_bias"][run_index, task_index]
         before = torch.baddbmm(bias.unsqueeze(1), inputs, weight)
         hidden = torch.relu(before)
         logits = self._mask_classes(torch.baddbmm(head_bias.unsqueeze(1), hidden, head_weight), task_index)
-        log_p = logits.log_softmax(-1)
+        log_p = log_softmax(logits)
         scale = valid.float() / sizes.unsqueeze(1)
         losses = -(log_p.gather(-1, labels.unsqueeze(-1)).squeeze(-1) * scale).sum(1)
         finite = torch.isfinite(losses)
@@ -523,32 +552,27 @@ class BatchedMTLEnv(VectorEnv):
         grad_before = (grad_logits @ head_weight.transpose(1, 2)) * (before > 0)
         grad_weight = inputs.transpose(1, 2) @ grad_before
         grad_bias = grad_before.sum(1)
-        keep = finite
-        if not keep.all():
-            run_index, task_index = run_index[keep], task_index[keep]
-            weight, bias, head_weight, head_bias = (
-                weight[keep],
-                bias[keep],
-                head_weight[keep],
-                head_bias[keep],
-            )
-            grad_weight, grad_bias = grad_weight[keep], grad_bias[keep]
-            grad_head_weight, grad_head_bias = grad_head_weight[keep], grad_head_bias[keep]
-            sizes = sizes[keep]
+        if not finite.all():
+            run_index, task_index, sizes = run_index[finite], task_index[finite], sizes[finite]
+            grad_weight, grad_bias = grad_weight[finite], grad_bias[finite]
+            grad_head_weight, grad_head_bias = grad_head_weight[finite], grad_head_bias[finite]
         lr = self.trainer_config.lr
-        self.shared_steps[run_index] += 1
-        steps = self.shared_steps[run_index]
-        for name, param, grad in (("shared_weight", weight, grad_weight), ("shared_bias", bias, grad_bias)):
-            first, second = (m[run_index] for m in self.moments[name])
+        # All runs stepping (the usual case): update the stacked tensors in place through views.
+        every = len(run_index) == self.num_envs
+        shared = slice(None) if every else run_index
+        self.shared_steps[shared] += 1
+        steps = self.shared_steps[shared]
+        for name, grad in (("shared_weight", grad_weight), ("shared_bias", grad_bias)):
+            param = self.params[name][shared]
+            first, second = (m[shared] for m in self.moments[name])
             adam_rows(param, grad, first, second, steps, lr)
-            self.params[name][run_index] = param
-            self.moments[name][0][run_index], self.moments[name][1][run_index] = first, second
+            if not every:
+                self.params[name][shared] = param
+                self.moments[name][0][shared], self.moments[name][1][shared] = first, second
         self.head_steps[run_index, task_index] += 1
         steps = self.head_steps[run_index, task_index]
-        for name, param, grad in (
-            ("head_weight", head_weight, grad_head_weight),
-            ("head_bias", head_bias, grad_head_bias),
-        ):
+        for name, grad in (("head_weight", grad_head_weight), ("head_bias", grad_head_bias)):
+            param = self.params[name][run_index, task_index]
             first, second = (m[run_index, task_index] for m in self.moments[name])
             adam_rows(param, grad, first, second, steps, lr)
             self.params[name][run_index, task_index] = param
@@ -561,7 +585,8 @@ class BatchedMTLEnv(VectorEnv):
 
     def _refresh(self, runs: np.ndarray) -> None:
         """Re-choose each run's hard samples: the ``hard_samples`` dev examples of highest loss per
-        task, ties broken by position (as :func:`~mtl_gym.env.probes.hardest_examples`)."""
+        task, ties broken by position (as :func:`~mtl_gym.env.probes.hardest_examples`); then
+        gather the runs' probe features."""
         if not self.config.observe or not len(runs):
             return
         for chunk in torch.from_numpy(np.asarray(runs)).split(REFRESH_CHUNK):
@@ -579,6 +604,9 @@ class BatchedMTLEnv(VectorEnv):
                 if self.config.reward_set == "hard":
                     self.reward_rows[chunk, t, : self.hard_counts[t]] = self.dev_rows[t][chosen]
                     self.reward_labels[chunk, t, : self.hard_counts[t]] = self.dev_labels[t][chosen]
+        index = torch.from_numpy(np.asarray(runs))
+        rows = torch.cat([self.hard_rows[index], self.reward_rows[index]], dim=2).reshape(len(runs), -1)
+        self.probe_features[index] = F.embedding(rows, self.table)
 
     def _observe(self, runs: np.ndarray) -> None:
         """Histograms of hard-sample uncertainty, reward-set loss and accuracy of each run in
@@ -593,22 +621,31 @@ class BatchedMTLEnv(VectorEnv):
         index = torch.from_numpy(np.asarray(runs))
         count, k = len(runs), self.num_tasks
         hard_width = self.hard_rows.shape[2]
-        rows = torch.cat([self.hard_rows[index], self.reward_rows[index]], dim=2)
-        hidden = self._hidden(index, rows.reshape(count, -1)).reshape(count, k, rows.shape[2], -1)
-        logits = hidden @ self.params["head_weight"][index] + self.params["head_bias"][index].unsqueeze(2)
+        every = count == self.num_envs
+        runs_or_all = slice(None) if every else index
+        weight, bias = self.params["shared_weight"][runs_or_all], self.params["shared_bias"][runs_or_all]
+        hidden = torch.baddbmm(bias.unsqueeze(1), self.probe_features[runs_or_all], weight).relu_()
+        hidden = hidden.view(count, k, -1, hidden.shape[-1])
+        head_weight, head_bias = (
+            self.params["head_weight"][runs_or_all],
+            self.params["head_bias"][runs_or_all],
+        )
+        # As (W^T h^T)^T: with a few classes, the product the other way round is twice as slow.
+        logits = (head_weight.transpose(-1, -2) @ hidden.transpose(-1, -2)).transpose(-1, -2)
+        logits = logits + head_bias.unsqueeze(2)
         logits = self._mask_classes(logits, slice(None))
         hard, reward = logits[:, :, :hard_width], logits[:, :, hard_width:]
         values = torch.zeros(hard.shape[:-1])
-        probabilities = hard.softmax(-1)
+        probabilities = log_softmax(hard).exp()
         for classes in sorted(set(self.classes)):
             tasks = [t for t in range(k) if self.classes[t] == classes]
             values[:, tasks] = uncertainty(probabilities[:, tasks, :, :classes], self.config.uncertainty)
         parts = [histograms(values, self.config.bins, self.hard_valid).reshape(count, -1)]
-        labels = self.reward_labels[index]
+        labels = self.reward_labels[runs_or_all]
         valid = self.reward_valid.float()
-        per_example = -reward.log_softmax(-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+        per_example = -log_softmax(reward).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
         losses = (per_example * valid).sum(-1) / valid.sum(-1)
-        correct = (reward.argmax(-1).eq(labels) & self.reward_valid).sum(-1)
+        correct = (predicts(reward, labels) & self.reward_valid).sum(-1)
         accuracies = correct / self.reward_valid.sum(-1)
         if self.config.extra_features:
             elapsed = self.steps[runs] / (self.config.episode_steps * self.config.steps_per_action)
