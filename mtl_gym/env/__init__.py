@@ -1,8 +1,10 @@
 """The scheduling environment, its rules (asynchronous-convergence KD among them), and the runner that
 trains one model under a scheduler."""
 
+from .batched import BatchedMTLEnv
 from .config import REWARD_MODES, REWARD_SETS, EnvConfig
 from .env import InvalidActionError, ModelFactory, MTLSchedulingEnv, build_trainer, first_model_seed
+from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
 from .kd import KD_SETTINGS, AsyncConvergence, AsyncKDRule, DistillationLoss, KDConfig, teacher_probabilities
 from .reference import reference_accuracies
 from .rules import Rule
@@ -19,8 +21,12 @@ __all__ = [
     "UNCERTAINTY_MEASURES",
     "AsyncConvergence",
     "AsyncKDRule",
+    "BatchedMTLEnv",
     "DistillationLoss",
     "EnvConfig",
+    "FeatureConfig",
+    "FeatureHeadsMTL",
+    "FeatureModelConfig",
     "InvalidActionError",
     "KDConfig",
     "MTLSchedulingEnv",
@@ -31,7 +37,9 @@ __all__ = [
     "Scheduler",
     "build_trainer",
     "convergence_order",
+    "feature_suite",
     "first_model_seed",
+    "frozen_features",
     "histogram",
     "make_kd_rules",
     "make_vec_env",

@@ -12,12 +12,16 @@ and task, seeded as the trainer seeds it), reward samples, hard samples, Adam up
 step counts, a head updated only when its task trains), observation, reward, masks, info, NaN
 handling and episode ends. :meth:`BatchedMTLEnv.single_env` builds that reference.
 
-Rules (KD and custom ones) are not supported: every action is always allowed.
+Rules (the asynchronous-convergence KD rule among them) run per run: ``rules`` is a factory of
+fresh rule objects, and each run's rules see a :class:`RunView`, the single env's face of that
+run (``steps``, ``suite``, ``num_tasks``, ``config`` and a ``trainer`` that evaluates, snapshots,
+restores and swaps task losses for :class:`~mtl_gym.env.kd.DistillationLoss`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from gymnasium.vector.utils import batch_space
 
 from ..data import TaskSuite, load_suite
 from ..models import ModelConfig
-from ..training import EpochSampler, TrainerConfig
+from ..training import EpochSampler, Snapshot, TaskMetrics, TrainerConfig, evaluate, supervised_loss
 from .config import EnvConfig
 from .env import (
     InvalidActionError,
@@ -41,7 +45,9 @@ from .env import (
     scheduling_reward,
     scheduling_spaces,
 )
-from .features import FeatureConfig, FeatureModelConfig, feature_suite, frozen_features
+from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
+from .kd import DistillationLoss
+from .rules import Rule
 from .uncertainty import histograms, uncertainty
 
 ADAM_BETAS = (0.9, 0.999)
@@ -87,6 +93,19 @@ def predicts(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return ~beaten.any(-1)
 
 
+def merge_info(vector: dict[str, Any], entry: dict[str, Any], run: int, num_envs: int) -> None:
+    """Put one run's info ``entry`` into ``vector`` by gymnasium's vector convention (nested dicts
+    recursively, each key with a ``_key`` mask). Values go in object arrays, since a rule may
+    report None for one run and a number for another (KD's ``converged``), which gymnasium's
+    typed arrays cannot hold."""
+    for key, value in entry.items():
+        if isinstance(value, dict):
+            merge_info(vector.setdefault(key, {}), value, run, num_envs)
+        else:
+            vector.setdefault(key, np.full(num_envs, None, dtype=object))[run] = value
+        vector.setdefault(f"_{key}", np.zeros(num_envs, dtype=bool))[run] = True
+
+
 @dataclass
 class BatchedInfos:
     """What the N runs report after a step or reset, as arrays; formatted per gymnasium's vector
@@ -101,6 +120,8 @@ class BatchedInfos:
     action_mask: np.ndarray
     nan_loss: dict[int, dict]
     """Run -> {"task", "value"} for runs whose step hit a non-finite training loss."""
+    rules: list[dict] = field(default_factory=list)
+    """Per run, what its rules add to its info (empty without rules)."""
 
     def rows(self) -> list[dict]:
         """Every run's :meth:`row`, converting each array to lists once."""
@@ -127,6 +148,8 @@ class BatchedInfos:
             }
             if i in self.nan_loss:
                 info["nan_loss"] = dict(self.nan_loss[i])
+            if self.rules:
+                info.update(self.rules[i])
             infos.append(info)
         return infos
 
@@ -181,6 +204,7 @@ class BatchedInfos:
             cut(self.samples),
             cut(self.action_mask),
             {i: entry for i, entry in self.nan_loss.items() if keep[i]},
+            [entry if keep[i] else {} for i, entry in enumerate(self.rules)],
         )
 
 
@@ -200,6 +224,46 @@ class BatchedStep:
     final_infos: BatchedInfos | None = None
 
 
+class RunTrainer:
+    """What a rule may use of one run's trainer: ``suite``, ``config``, ``model`` (a module holding
+    the run's current parameters), ``evaluate``, ``snapshot``, ``restore`` and ``loss_functions``
+    (a task's entry may become a :class:`DistillationLoss`). Stepping is the env's."""
+
+    def __init__(self, env: BatchedMTLEnv, run: int):
+        self.env, self.run = env, run
+        self.suite = env.suite
+        self.config = env.trainer_config
+        self.loss_functions: list[Callable] = [supervised_loss] * env.num_tasks
+
+    @property
+    def model(self) -> FeatureHeadsMTL:
+        return self.env.run_model(self.run)
+
+    def evaluate(self, split: str = "dev", tasks: list[int] | None = None) -> dict[str, TaskMetrics]:
+        return evaluate(self.model, self.suite, split, tasks, self.config.eval_batch_size)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.env.run_state(self.run), None)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.env.load_run_state(self.run, snapshot.model)
+
+
+class RunView:
+    """The single env's face of one run, for its rules."""
+
+    def __init__(self, env: BatchedMTLEnv, run: int):
+        self.env, self.run = env, run
+        self.trainer = RunTrainer(env, run)
+        self.suite = env.suite
+        self.num_tasks = env.num_tasks
+        self.config = env.config
+
+    @property
+    def steps(self) -> int:
+        return int(self.env.steps[self.run])
+
+
 class BatchedMTLEnv(VectorEnv):
     """``num_envs`` scheduling runs over cached features, as one gymnasium ``VectorEnv``.
 
@@ -211,7 +275,9 @@ class BatchedMTLEnv(VectorEnv):
     int array of ``num_envs`` task indices. ``autoreset_mode`` is gymnasium's: ``NEXT_STEP``
     (the default: an ended run is reset by the following step, which ignores its action) or
     ``SAME_STEP`` (reset at once; the final observation and info are in ``info["final_obs"]`` and
-    ``info["final_info"]``), the mode the SB3 adapter uses.
+    ``info["final_info"]``), the mode the SB3 adapter uses. ``rules`` builds each run's rules
+    afresh at each of its resets (e.g. ``lambda: [AsyncKDRule("joint")]``); they mask, add tasks
+    and end episodes per run, as in the single env.
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -228,6 +294,7 @@ class BatchedMTLEnv(VectorEnv):
         suite_options: dict | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         cache_dir: str | Path | None = None,
+        rules: Callable[[], Sequence[Rule]] | None = None,
     ):
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
@@ -255,6 +322,7 @@ class BatchedMTLEnv(VectorEnv):
         self.suite = feature_suite(source, self.features)
         self.hidden_dim = self.feature_config.hidden_dim or self.encoder.hidden_dim
         self.model_factory = FeatureModelConfig(self.features, self.hidden_dim)
+        self.rules_factory = rules
         self.num_tasks = len(self.suite)
         self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
         self.single_action_space, self.single_observation_space = scheduling_spaces(
@@ -330,6 +398,9 @@ class BatchedMTLEnv(VectorEnv):
         self._samplers: list[list[EpochSampler]] = [[] for _ in range(n)]
         self._autoreset = np.zeros(n, dtype=bool)
         self._started = False
+        self.rules: list[list[Rule]] = [[] for _ in range(n)]
+        self.views = [RunView(self, i) for i in range(n)]
+        self._scratch: FeatureHeadsMTL | None = None
 
     def single_env(self, **kwargs: Any) -> MTLSchedulingEnv:
         """The single env that each run reproduces: :class:`MTLSchedulingEnv` over the feature suite
@@ -353,7 +424,7 @@ class BatchedMTLEnv(VectorEnv):
         self._reset_runs(np.flatnonzero(rows), [seeds[i] for i in np.flatnonzero(rows)])
         self._autoreset[rows] = False
         self._started = True
-        return self.observations.copy(), self.infos().vector(rows)
+        return self.observations.copy(), self._vector_info(self.infos(), rows)
 
     def _seeds(self, seed: int | list[int | None] | None) -> list[int | None]:
         if seed is None:
@@ -397,34 +468,87 @@ class BatchedMTLEnv(VectorEnv):
         self.steps[runs] = 0
         self.minibatches[runs] = 0
         self.samples[runs] = 0
+        if self.rules_factory is not None:
+            for i in runs:
+                self.views[i] = RunView(self, int(i))
+                self.rules[i] = list(self.rules_factory())
+                for rule in self.rules[i]:
+                    rule.reset(self.views[i])
+            self._update_masks(runs)
         self._refresh(runs)
         self._observe(runs)
         self.previous_loss[runs] = self.dev_loss[runs].sum(axis=1)
 
-    def _load_model(self, i: int, model: torch.nn.Module) -> None:
+    def _update_masks(self, runs: np.ndarray) -> None:
+        for i in runs:
+            mask = np.ones(self.num_tasks, dtype=bool)
+            for rule in self.rules[i]:
+                mask &= rule.allowed(self.views[i])
+            self.masks[i] = mask
+
+    def run_model(self, run: int) -> FeatureHeadsMTL:
+        """A model holding run ``run``'s current parameters (one scratch module, overwritten by
+        the next call), for rules that evaluate or label with it."""
+        if self._scratch is None:
+            with torch.random.fork_rng(devices=[]):
+                self._scratch = self.model_factory(self.suite)
+        self._load_model(run, self._scratch, into_model=True)
+        return self._scratch
+
+    def run_state(self, run: int) -> dict[str, torch.Tensor]:
+        """Copies of run ``run``'s parameters, Adam moments and step counts."""
+        state = {name: param[run].clone() for name, param in self.params.items()}
+        for name, (first, second) in self.moments.items():
+            state[f"{name}.exp_avg"], state[f"{name}.exp_avg_sq"] = first[run].clone(), second[run].clone()
+        state["shared_steps"], state["head_steps"] = (
+            self.shared_steps[run].clone(),
+            self.head_steps[run].clone(),
+        )
+        return state
+
+    def load_run_state(self, run: int, state: dict[str, torch.Tensor]) -> None:
+        for name, param in self.params.items():
+            param[run] = state[name]
+            self.moments[name][0][run] = state[f"{name}.exp_avg"]
+            self.moments[name][1][run] = state[f"{name}.exp_avg_sq"]
+        self.shared_steps[run], self.head_steps[run] = state["shared_steps"], state["head_steps"]
+
+    def _load_model(self, i: int, model: torch.nn.Module, into_model: bool = False) -> None:
+        """Copy ``model``'s parameters into run ``i`` (or, ``into_model``, run ``i``'s into ``model``)."""
+        pairs = [
+            (model.shared.weight.T, self.params["shared_weight"][i]),
+            (model.shared.bias, self.params["shared_bias"][i]),
+        ]
+        for t, head in enumerate(model.heads):
+            pairs.append((head.weight.T, self.params["head_weight"][i, t, :, : head.out_features]))
+            pairs.append((head.bias, self.params["head_bias"][i, t, : head.out_features]))
         with torch.no_grad():
-            self.params["shared_weight"][i] = model.shared.weight.T
-            self.params["shared_bias"][i] = model.shared.bias
-            for t, head in enumerate(model.heads):
-                self.params["head_weight"][i, t, :, : head.out_features] = head.weight.T
-                self.params["head_bias"][i, t, : head.out_features] = head.bias
+            for theirs, ours in pairs:
+                (theirs if into_model else ours).copy_(ours if into_model else theirs)
 
     # -- stepping -------------------------------------------------------------------------------
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         result = self.advance(actions)
         present = np.ones(self.num_envs, dtype=bool)
-        info = result.infos.vector(present)
+        info = self._vector_info(result.infos, present)
         if result.final_observations is not None:
             final_obs = np.full(self.num_envs, None, dtype=object)
             for i in np.flatnonzero(result.ended):
                 final_obs[i] = result.final_observations[i]
             info["final_obs"], info["_final_obs"] = final_obs, result.ended.copy()
             info["final_info"], info["_final_info"] = (
-                result.final_infos.vector(result.ended),
+                self._vector_info(result.final_infos, result.ended),
                 result.ended.copy(),
             )
         return result.observations, result.rewards, result.terminated, result.truncated, info
+
+    def _vector_info(self, infos: BatchedInfos, rows: np.ndarray) -> dict[str, Any]:
+        """``infos`` in gymnasium's vector convention, with the rules' entries merged in."""
+        info = infos.vector(rows)
+        for i in np.flatnonzero(rows) if infos.rules else ():
+            merge_info(info, infos.rules[i], int(i), self.num_envs)
+        return info
 
     def advance(self, actions: Any) -> BatchedStep:
         """One decision of every run, as arrays (:meth:`step` words it for gymnasium, the SB3
@@ -444,11 +568,17 @@ class BatchedMTLEnv(VectorEnv):
         for _ in range(self.config.steps_per_action):
             if not len(alive):
                 break
-            failed.update(self._train(alive, actions[alive]))
+            failed.update(self._train(*self._entries(alive, actions[alive])))
             alive = np.array([i for i in alive if i not in failed], dtype=np.int64)
             self.steps[alive] += 1
+            for i in alive if self.rules_factory is not None else ():
+                for rule in self.rules[i]:
+                    rule.after_step(self.views[i])
             due = alive[self.steps[alive] % self.config.refresh_every == 0]
             self._refresh(due)
+        if self.rules_factory is not None:
+            self._update_masks(alive)
+            terminated[alive] = [any(rule.done(self.views[i]) for rule in self.rules[i]) for i in alive]
         self._observe(alive)
         if len(alive):
             total = self.dev_loss[alive].sum(axis=1)
@@ -495,6 +625,25 @@ class BatchedMTLEnv(VectorEnv):
         """``[num_envs, num_tasks]`` bool masks, True = allowed (the sb3-contrib convention)."""
         return self.masks.copy()
 
+    def _entries(
+        self, runs: np.ndarray, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """What each run trains in this step: its action and, with rules, their extra tasks and
+        loss weights (None: one entry per run, weight 1)."""
+        if self.rules_factory is None:
+            return runs, actions, None
+        entry_runs, entry_tasks, weights = [], [], []
+        for i, action in zip(runs.tolist(), actions.tolist(), strict=True):
+            tasks, task_weights = [action], [1.0]
+            for rule in self.rules[i]:
+                extra, extra_weights = rule.extra_tasks(self.views[i], action)
+                tasks += extra
+                task_weights += extra_weights
+            entry_runs += [i] * len(tasks)
+            entry_tasks += tasks
+            weights += task_weights
+        return np.array(entry_runs, dtype=np.int64), np.array(entry_tasks, dtype=np.int64), np.array(weights)
+
     def infos(self, failed: dict[int, dict] | None = None) -> BatchedInfos:
         """Every run's info now; ``failed`` adds ``nan_loss`` entries."""
         return BatchedInfos(
@@ -506,7 +655,14 @@ class BatchedMTLEnv(VectorEnv):
             self.samples.copy(),
             self.masks.copy(),
             failed or {},
+            [self._rule_info(i) for i in range(self.num_envs)] if self.rules_factory is not None else [],
         )
+
+    def _rule_info(self, run: int) -> dict:
+        info: dict = {}
+        for rule in self.rules[run]:
+            info.update(rule.info())
+        return info
 
     # -- the batched computations ---------------------------------------------------------------
 
@@ -516,57 +672,93 @@ class BatchedMTLEnv(VectorEnv):
             return logits
         return logits.masked_fill(~self.class_valid[tasks].unsqueeze(-2), -torch.inf)
 
-    def _train(self, runs: np.ndarray, tasks: np.ndarray) -> dict[int, dict]:
-        """One minibatch step of task ``tasks[j]`` for each run ``runs[j]``: loss, gradients by
-        hand, and Adam on the shared layer and the trained head. Runs with a non-finite loss are
-        left untouched and returned with it."""
+    def _targets(self, runs: np.ndarray, tasks: np.ndarray, positions: torch.Tensor, labels: torch.Tensor):
+        """Soft targets ``[E, B, C]`` and temperatures ``[E]`` of each entry's minibatch: one-hot
+        labels at T = 1, or the teacher's probabilities where a rule made the task's loss a
+        :class:`DistillationLoss`."""
+        targets = F.one_hot(labels, self.max_classes).float()
+        temperatures = torch.ones(len(runs))
+        if self.rules_factory is None:
+            return targets, temperatures
+        for e, (i, t) in enumerate(zip(runs.tolist(), tasks.tolist(), strict=True)):
+            loss = self.views[i].trainer.loss_functions[t]
+            if isinstance(loss, DistillationLoss):
+                teacher = loss.teacher[positions[e]]
+                targets[e, :, : teacher.shape[-1]] = teacher
+                temperatures[e] = loss.temperature
+            elif loss is not supervised_loss:
+                raise TypeError(f"run {i}: the batched env trains task losses it knows, not {loss!r}")
+        return targets, temperatures
+
+    def _train(
+        self, runs: np.ndarray, tasks: np.ndarray, weights: np.ndarray | None = None
+    ) -> dict[int, dict]:
+        """One update of each run on a minibatch of each of its entries (``runs[e]`` trains task
+        ``tasks[e]`` with loss weight ``weights[e]``; None: one entry per run, weight 1), as
+        ``Trainer.step``: losses (cross-entropy, or KD to soft targets), gradients by hand, Adam
+        on the shared layer and the heads trained. Runs with a non-finite loss are left untouched
+        and returned with their first such entry's task and value."""
         index = [self._samplers[i][t].next_index() for i, t in zip(runs, tasks, strict=True)]
         sizes = torch.tensor([len(chosen) for chosen in index])
         positions = torch.nn.utils.rnn.pad_sequence(index, batch_first=True)
         valid = torch.arange(positions.shape[1]).unsqueeze(0) < sizes.unsqueeze(1)
-        task_index = torch.from_numpy(tasks)
-        run_index = torch.from_numpy(runs)
+        task_index, run_index = torch.from_numpy(tasks), torch.from_numpy(runs)
         rows = self.train_rows[task_index.unsqueeze(1), positions]
         labels = self.train_labels[task_index.unsqueeze(1), positions]
+        targets, temperatures = self._targets(runs, tasks, positions, labels)
         inputs = F.embedding(rows, self.table)
-        shared = slice(None) if len(runs) == self.num_envs else run_index
-        weight, bias = self.params["shared_weight"][shared], self.params["shared_bias"][shared]
+        one_each = weights is None and len(runs) == self.num_envs
+        entry_rows = slice(None) if one_each else run_index
+        weight, bias = self.params["shared_weight"][entry_rows], self.params["shared_bias"][entry_rows]
         head_weight = self.params["head_weight"][run_index, task_index]
         head_bias = self.params["head_bias"][run_index, task_index]
         before = torch.baddbmm(bias.unsqueeze(1), inputs, weight)
         hidden = torch.relu(before)
         logits = self._mask_classes(torch.baddbmm(head_bias.unsqueeze(1), hidden, head_weight), task_index)
-        log_p = log_softmax(logits)
         scale = valid.float() / sizes.unsqueeze(1)
-        losses = -(log_p.gather(-1, labels.unsqueeze(-1)).squeeze(-1) * scale).sum(1)
-        finite = torch.isfinite(losses)
-        failed = {
-            int(runs[j]): {"task": self.suite[int(tasks[j])].name, "value": float(losses[j])}
-            for j in np.flatnonzero(~finite.numpy())
-        }
-        # d loss / d logits of a mean cross-entropy: (softmax - one-hot) / batch size, per run.
-        grad_logits = log_p.exp() - F.one_hot(labels, self.max_classes).float()
-        grad_logits = torch.nan_to_num(grad_logits * scale.unsqueeze(-1))
+        soft = temperatures.ne(1.0).any()
+        log_p = log_softmax(logits / temperatures.view(-1, 1, 1) if soft else logits)
+        per_example = -torch.where(targets > 0, targets * log_p, torch.zeros(())).sum(-1)
+        losses = (per_example * scale).sum(1) * temperatures**2
+        finite = torch.isfinite(losses).numpy()
+        failed: dict[int, dict] = {}
+        for e in np.flatnonzero(~finite):
+            failed.setdefault(
+                int(runs[e]), {"task": self.suite[int(tasks[e])].name, "value": float(losses[e])}
+            )
+        # d loss / d logits: (softmax(logits / T) - targets) x T / batch size, times the loss weight.
+        factor = scale * temperatures.unsqueeze(1)
+        if weights is not None:
+            factor = factor * torch.from_numpy(weights).float().unsqueeze(1)
+        grad_logits = torch.nan_to_num((log_p.exp() - targets) * factor.unsqueeze(-1))
         grad_head_weight = hidden.transpose(1, 2) @ grad_logits
         grad_head_bias = grad_logits.sum(1)
         grad_before = (grad_logits @ head_weight.transpose(1, 2)) * (before > 0)
         grad_weight = inputs.transpose(1, 2) @ grad_before
         grad_bias = grad_before.sum(1)
-        if not finite.all():
-            run_index, task_index, sizes = run_index[finite], task_index[finite], sizes[finite]
-            grad_weight, grad_bias = grad_weight[finite], grad_bias[finite]
-            grad_head_weight, grad_head_bias = grad_head_weight[finite], grad_head_bias[finite]
+        keep = torch.from_numpy(np.array([int(i) not in failed for i in runs], dtype=bool))
+        if not keep.all():
+            run_index, task_index, sizes = run_index[keep], task_index[keep], sizes[keep]
+            grad_weight, grad_bias = grad_weight[keep], grad_bias[keep]
+            grad_head_weight, grad_head_bias = grad_head_weight[keep], grad_head_bias[keep]
+        if one_each and keep.all():
+            shared: slice | torch.Tensor = slice(None)  # update the stacked tensors in place, through views
+        else:
+            shared = run_index.unique()
+            if not one_each:  # sum each run's entries' gradients
+                position = torch.searchsorted(shared, run_index)
+                grad_weight = torch.zeros(len(shared), *grad_weight.shape[1:]).index_add_(
+                    0, position, grad_weight
+                )
+                grad_bias = torch.zeros(len(shared), *grad_bias.shape[1:]).index_add_(0, position, grad_bias)
         lr = self.trainer_config.lr
-        # All runs stepping (the usual case): update the stacked tensors in place through views.
-        every = len(run_index) == self.num_envs
-        shared = slice(None) if every else run_index
         self.shared_steps[shared] += 1
         steps = self.shared_steps[shared]
         for name, grad in (("shared_weight", grad_weight), ("shared_bias", grad_bias)):
             param = self.params[name][shared]
             first, second = (m[shared] for m in self.moments[name])
             adam_rows(param, grad, first, second, steps, lr)
-            if not every:
+            if not isinstance(shared, slice):
                 self.params[name][shared] = param
                 self.moments[name][0][shared], self.moments[name][1][shared] = first, second
         self.head_steps[run_index, task_index] += 1
@@ -579,8 +771,8 @@ class BatchedMTLEnv(VectorEnv):
             self.moments[name][0][run_index, task_index] = first
             self.moments[name][1][run_index, task_index] = second
         kept_runs, kept_tasks = run_index.numpy(), task_index.numpy()
-        self.minibatches[kept_runs, kept_tasks] += 1
-        self.samples[kept_runs, kept_tasks] += sizes.numpy()
+        np.add.at(self.minibatches, (kept_runs, kept_tasks), 1)
+        np.add.at(self.samples, (kept_runs, kept_tasks), sizes.numpy())
         return failed
 
     def _refresh(self, runs: np.ndarray) -> None:
