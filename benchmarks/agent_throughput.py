@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--sizes", default="16,64,256", help="runs of the batched env to measure")
     parser.add_argument("--warmup", type=int, default=128, help="decisions learnt before timing")
-    parser.add_argument("--full-decisions", type=int, default=64, help="timed decisions on the full env")
+    parser.add_argument("--full-decisions", type=int, default=100, help="timed decisions on the full env")
     parser.add_argument("--decisions", type=int, default=8192, help="timed decisions on the batched env")
     parser.add_argument(
         "--run", type=int, default=0, help="also time one agent training of this many decisions"

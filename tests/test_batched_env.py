@@ -16,7 +16,7 @@ from agents.common.batched import BatchedVecEnv
 from agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.data import load_suite
 from mtl_gym.data.synthetic import DomainSpec
-from mtl_gym.env import InvalidActionError
+from mtl_gym.env import AsyncKDRule, InvalidActionError, KDConfig
 from mtl_gym.env import features as features_module
 from mtl_gym.env.batched import BatchedMTLEnv, predicts
 from mtl_gym.env.features import FeatureConfig, frozen_features
@@ -293,3 +293,43 @@ def test_sb3_adapter_trains_qls_with_same_step_semantics(small_suite, cache, tmp
     finally:
         monkey_cache.undo()
     assert (tmp_path / "agent" / "agent.zip").is_file() and record["config"]["fast"] is True
+
+
+@pytest.mark.parametrize(
+    "setting, order", [("joint", ()), ("scheduled", ()), ("sequential", ("gamma", "alpha", "beta"))]
+)
+def test_kd_rule_runs_per_run_as_in_the_single_env(small_suite, cache, setting, order):
+    """Each run's AsyncKDRule evaluates, rewinds, distils (T = 2, KD every other step), masks and
+    ends its episode on its own, exactly as the rule does on the single env with that seed."""
+    kd = KDConfig(eval_every=4, patience=2, temperature=2.0, kd_every=2)
+
+    def rules():
+        return [AsyncKDRule(setting, order, kd)]
+
+    env = make(small_suite, cache, num_envs=3, config={"episode_steps": 200, "refresh_every": 7}, rules=rules)
+    singles = [env.single_env(rules=rules()) for _ in range(3)]
+    env.reset(seed=2)
+    for i, single in enumerate(singles):
+        single.reset(seed=2 + i)
+    rng = np.random.default_rng(0)
+    ended_at = {}
+    for step in range(1, 60):
+        masks = env.action_masks()
+        # A run whose episode ended (every task converged, all masked) is reset by this step.
+        actions = np.array([rng.choice(np.flatnonzero(mask)) if mask.any() else 0 for mask in masks])
+        batched_step = env.step(actions)
+        for i, single in enumerate(singles):
+            if i in ended_at:
+                continue
+            np.testing.assert_array_equal(masks[i], single.action_masks())
+            expected = single.step(int(actions[i]))
+            assert_same_step(batched_step, expected, run=i)
+            converged = {name: batched_step[4]["converged"][name][i] for name in small_suite.names}
+            assert converged == expected[4]["converged"]
+            if expected[2]:
+                ended_at[i] = step
+        if len(ended_at) == 3:
+            break
+    assert len(ended_at) == 3, "every run should converge on every task within the test"
+    if setting == "scheduled":
+        assert len(set(ended_at.values())) > 1, "runs converge at different steps, each with its own masks"
