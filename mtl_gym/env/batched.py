@@ -1,7 +1,7 @@
 """BatchedMTLEnv: N independent scheduling runs in one process, stepped as batched tensor operations.
 
 Training a scheduler agent needs hundreds of thousands of decisions; on the full env each one
-costs a training step and a probe pass through the text encoder (~70 ms for the fsmtl16 CNN).
+costs a training step and a probe pass through the text encoder (tens of ms for the fsmtl16 CNN).
 Here every run trains :class:`~mtl_gym.env.features.FeatureHeadsMTL` (a shared layer and
 per-task heads) on frozen, cached encoder features, and all N runs' training steps, probe passes
 and hard-sample refreshes are a few batched matmuls over the stacked parameters of the N runs.

@@ -62,10 +62,11 @@ class FrozenFeatures:
     (row 0 is a zero row, so that no example id is the padding id)."""
 
     key: str
-    """The cache key: suite, its content, encoder config, trainer config, budget, seed."""
-    table: torch.Tensor = field(repr=False)
+    """The cache key: suite, its content, encoder config, trainer config, budget, seed. Features
+    compare (and hash) equal by it."""
+    table: torch.Tensor = field(repr=False, compare=False)
     """``[1 + examples, D]`` float32."""
-    offsets: dict[tuple[str, str], int] = field(repr=False)
+    offsets: dict[tuple[str, str], int] = field(repr=False, compare=False)
     """(task name, split) -> row of its first example in ``table``."""
 
     @property
