@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
@@ -27,8 +28,8 @@ class BatchedVecEnv(VecEnv):
 
     def __init__(self, env: BatchedMTLEnv | None = None, num_envs: int = 16, **env_kwargs: Any):
         if env is None:
-            env = BatchedMTLEnv(num_envs, autoreset_mode="SameStep", **env_kwargs)
-        elif env.autoreset_mode.value != "SameStep":
+            env = BatchedMTLEnv(num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
+        elif env.autoreset_mode is not AutoresetMode.SAME_STEP:
             raise ValueError("BatchedVecEnv needs a BatchedMTLEnv in SAME_STEP autoreset mode")
         self.env = env
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
