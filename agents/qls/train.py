@@ -11,6 +11,7 @@ from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 from mtl_gym.spec import Settings
 
+from ..common.batched import BatchedVecEnv
 from ..common.curves import CurveRecorder
 from .qls import QLS
 
@@ -41,9 +42,26 @@ class TrainAgentConfig(Settings):
     """Adam step size of the Q-network."""
     seed: int = 0
     """Seeds the agent, its exploration and the env's episodes."""
+    fast: bool = False
+    """Train on the batched env over frozen, cached encoder features (``mtl_gym.env.batched``,
+    README "Fast agent training"): ``num_envs`` runs of a small shared layer and heads stepped at
+    once, ~100x the decisions per second of the full env. ``model`` is then the frozen encoder's."""
+    num_envs: int = 64
+    """Runs the fast env steps at once (each is one decision per step)."""
+    features: dict = field(default_factory=dict)
+    """FeatureConfig fields of the fast env (encoder_budget, seed, hidden_dim)."""
 
-    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv:
+    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
+        if self.fast:
+            return BatchedVecEnv(
+                num_envs=self.num_envs,
+                suite=suite,
+                model=self.model,
+                config=EnvConfig.of(self.env),
+                trainer=self.trainer,
+                features=self.features,
+            )
         return MTLSchedulingEnv(suite, self.model, EnvConfig.of(self.env), self.trainer)
 
 

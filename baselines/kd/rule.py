@@ -39,10 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from mtl_gym.data import IGNORE_INDEX, Batch, Task
+from mtl_gym.data import Task
 from mtl_gym.env import Rule
 from mtl_gym.spec import Settings
-from mtl_gym.training import Snapshot, TaskMetrics, Trainer, split_logits
+from mtl_gym.training import DistillationLoss, Snapshot, TaskMetrics, Trainer, split_logits
 
 if TYPE_CHECKING:
     from mtl_gym.env import MTLSchedulingEnv
@@ -101,25 +101,6 @@ def teacher_probabilities(
         # Tagging batches are trimmed to their longest sentence; for classification this slice is all C.
         teacher[positions, : logits.shape[1]] = probabilities
     return teacher
-
-
-class DistillationLoss:
-    """L^KD_t of §3: cross-entropy of the student's softmax(logits / T) to the teacher's soft labels,
-    times T^2; mean over examples, or over real tokens for tagging. A trainer loss function."""
-
-    def __init__(self, teacher: torch.Tensor, temperature: float = 1.0):
-        self.teacher = teacher
-        self.temperature = temperature
-
-    def __call__(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        targets = self.teacher[batch.index].to(logits.device)
-        tagging = logits.dim() == 3
-        if tagging:
-            targets = targets[:, : logits.shape[1]]
-        per_item = -(targets * (logits / self.temperature).log_softmax(-1)).sum(-1)
-        if tagging:
-            per_item = per_item[batch.labels.to(logits.device).ne(IGNORE_INDEX)]
-        return per_item.mean() * self.temperature**2
 
 
 @dataclass

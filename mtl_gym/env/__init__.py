@@ -1,9 +1,11 @@
-"""The scheduling environment, the interface of its rules, and the runner that trains one model under
-a scheduler. Methods built on it (the Async-KD rule, schedulers, agents) live in
-``mtl_gym.baselines`` and ``mtl_gym.agents``."""
+"""The scheduling environment, its batched counterpart over cached features, the interface of its
+rules, and the runner that trains one model under a scheduler. Methods built on it (the Async-KD
+rule, schedulers, agents) live in ``mtl_gym.baselines`` and ``mtl_gym.agents``."""
 
+from .batched import BatchedMTLEnv
 from .config import REWARD_MODES, REWARD_SETS, EnvConfig
 from .env import InvalidActionError, MTLSchedulingEnv
+from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
 from .reference import reference_accuracies
 from .rules import Rule
 from .runner import Scheduler, run_schedule
@@ -13,11 +15,17 @@ __all__ = [
     "REWARD_MODES",
     "REWARD_SETS",
     "UNCERTAINTY_MEASURES",
+    "BatchedMTLEnv",
     "EnvConfig",
+    "FeatureConfig",
+    "FeatureHeadsMTL",
+    "FeatureModelConfig",
     "InvalidActionError",
     "MTLSchedulingEnv",
     "Rule",
     "Scheduler",
+    "feature_suite",
+    "frozen_features",
     "histogram",
     "reference_accuracies",
     "run_schedule",

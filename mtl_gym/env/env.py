@@ -35,6 +35,59 @@ from .rules import Rule
 from .uncertainty import histogram, uncertainty
 
 
+def scheduling_spaces(num_tasks: int, config: EnvConfig) -> tuple[spaces.Discrete, spaces.Box]:
+    """Action and observation space of one scheduling env over ``num_tasks`` tasks."""
+    bins = config.bins
+    low = np.zeros(num_tasks * bins, dtype=np.float32)
+    high = np.ones(num_tasks * bins, dtype=np.float32)
+    if config.extra_features:
+        low = np.concatenate([low, np.zeros(num_tasks + 1, dtype=np.float32)])
+        high = np.concatenate([high, np.full(num_tasks, np.inf, dtype=np.float32), [1.0]]).astype(np.float32)
+    return spaces.Discrete(num_tasks), spaces.Box(low, high, dtype=np.float32)
+
+
+def resolve_reference(
+    config: EnvConfig, suite: TaskSuite, model_factory: ModelFactory, trainer_config: TrainerConfig
+) -> np.ndarray | None:
+    """The single-task reference accuracies behind the penalty: given, ``"auto"`` (computed and
+    cached), or None."""
+    reference = config.reference
+    if reference == "auto":
+        reference = reference_accuracies(suite, model_factory, trainer_config, config.reference_budget)
+    if reference is None:
+        return None
+    if len(reference) != len(suite):
+        raise ValueError(f"got {len(reference)} reference accuracies for {len(suite)} tasks")
+    return np.asarray(reference, dtype=np.float64)
+
+
+def draw_reward_index(rng: np.random.Generator, size: int, config: EnvConfig) -> torch.Tensor:
+    """Dev positions behind one task's reward, drawn at reset (``reward_set``); empty for ``hard``,
+    whose reward samples are the hard samples of the moment."""
+    if config.reward_set == "dev":
+        return torch.arange(size)
+    if config.reward_set == "hard":
+        return torch.empty(0, dtype=torch.long)
+    chosen = rng.choice(size, size=min(config.reward_samples, size), replace=False)
+    return torch.from_numpy(np.sort(chosen))
+
+
+def scheduling_reward(
+    total_loss: np.ndarray | float,
+    previous_loss: np.ndarray | float,
+    mean_accuracy: np.ndarray | float,
+    config: EnvConfig,
+    reference: np.ndarray | None,
+) -> np.ndarray:
+    """The reward of QLS §4.3 from the summed reward-set loss, elementwise over runs: minus the
+    loss (or its fall, ``loss-decrease``), or the penalty under the reference threshold."""
+    reward = -np.asarray(total_loss) if config.reward == "loss" else np.asarray(previous_loss) - total_loss
+    if reference is not None:
+        penalised = np.asarray(mean_accuracy) < config.penalty_threshold * float(reference.mean())
+        reward = np.where(penalised, float(config.penalty), reward)
+    return reward
+
+
 class InvalidActionError(ValueError):
     """An action that is not an allowed task index; nothing was trained."""
 
@@ -73,31 +126,9 @@ class MTLSchedulingEnv(gym.Env):
         self.optimizer_factory = optimizer
         self.backward = backward
         self.num_tasks = len(self.suite)
-        self.reference = self._reference()
-
-        bins = self.config.bins
-        self.action_space = spaces.Discrete(self.num_tasks)
-        low = np.zeros(self.num_tasks * bins, dtype=np.float32)
-        high = np.ones(self.num_tasks * bins, dtype=np.float32)
-        if self.config.extra_features:
-            low = np.concatenate([low, np.zeros(self.num_tasks + 1, dtype=np.float32)])
-            high = np.concatenate([high, np.full(self.num_tasks, np.inf, dtype=np.float32), [1.0]]).astype(
-                np.float32
-            )
-        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
+        self.action_space, self.observation_space = scheduling_spaces(self.num_tasks, self.config)
         self.trainer: Trainer | None = None
-
-    def _reference(self) -> np.ndarray | None:
-        reference = self.config.reference
-        if reference == "auto":
-            reference = reference_accuracies(
-                self.suite, self.model_factory, self.trainer_config, self.config.reference_budget
-            )
-        if reference is None:
-            return None
-        if len(reference) != self.num_tasks:
-            raise ValueError(f"got {len(reference)} reference accuracies for {self.num_tasks} tasks")
-        return np.asarray(reference, dtype=np.float64)
 
     # -- episode --------------------------------------------------------------------------------
 
@@ -113,22 +144,15 @@ class MTLSchedulingEnv(gym.Env):
         )
         self.steps = 0
         self.ended = False
-        self.reward_index = [self._reward_index(task) for task in self.suite]
+        self.reward_index = [
+            draw_reward_index(self.np_random, len(task.dev), self.config) for task in self.suite
+        ]
         for rule in self.rules:
             rule.reset(self)
         self._refresh_probes()
         observation, self._metrics = self._observe()
         self._previous_loss = float(sum(self._metrics["loss"]))
         return observation, self._info()
-
-    def _reward_index(self, task) -> torch.Tensor:
-        size = len(task.dev)
-        if self.config.reward_set == "dev":
-            return torch.arange(size)
-        if self.config.reward_set == "hard":
-            return torch.empty(0, dtype=torch.long)
-        chosen = self.np_random.choice(size, size=min(self.config.reward_samples, size), replace=False)
-        return torch.from_numpy(np.sort(chosen))
 
     def _refresh_probes(self) -> None:
         if not self.config.observe:
@@ -231,13 +255,10 @@ class MTLSchedulingEnv(gym.Env):
         if not self.config.observe:
             return 0.0
         total = float(sum(self._metrics["loss"]))
-        reward = -total if self.config.reward == "loss" else self._previous_loss - total
+        mean_accuracy = float(np.mean(self._metrics["accuracy"]))
+        reward = scheduling_reward(total, self._previous_loss, mean_accuracy, self.config, self.reference)
         self._previous_loss = total
-        if self.reference is not None:
-            mean_accuracy = float(np.mean(self._metrics["accuracy"]))
-            if mean_accuracy < self.config.penalty_threshold * float(self.reference.mean()):
-                return float(self.config.penalty)
-        return reward
+        return float(reward)
 
     def _info(self) -> dict:
         names = self.suite.names

@@ -35,3 +35,14 @@ def histogram(values: torch.Tensor, bins: int) -> torch.Tensor:
     """Normalised ``bins``-bin histogram of ``values`` in [0, 1]; it sums to 1."""
     counts = torch.histc(values.float().clamp(0.0, 1.0), bins=bins, min=0.0, max=1.0)
     return counts / counts.sum()
+
+
+def histograms(values: torch.Tensor, bins: int, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`histogram` of each row of ``values`` ``[..., n]`` at once (``[..., bins]``), counting
+    only the entries where ``valid`` (broadcastable to ``values``) is True. Bins are assigned as
+    ``torch.histc`` assigns them, so a row's histogram equals :func:`histogram` of its valid entries."""
+    scaled = values.float().clamp(0.0, 1.0) * bins
+    index = scaled.long().clamp_(max=bins - 1)
+    weights = torch.ones_like(scaled) if valid is None else valid.expand_as(scaled).float()
+    counts = torch.zeros(*values.shape[:-1], bins).scatter_add_(-1, index, weights)
+    return counts / counts.sum(-1, keepdim=True)

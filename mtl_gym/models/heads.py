@@ -50,15 +50,21 @@ class LinearHeadsMTL(nn.Module):
         self.tags_tokens = TaskKind.TAGGING in self.kinds
         self.embedding = make_embedding(vocab_size, embedding_dim, vectors)
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleList(nn.Linear(hidden_dim, spec.num_labels) for spec in tasks)
-        for head in self.heads:
-            nn.init.xavier_uniform_(head.weight)
-            nn.init.zeros_(head.bias)
+        self.heads = linear_heads(hidden_dim, tasks)
 
     def head(self, task_index: int, features: SequenceFeatures) -> torch.Tensor:
         if self.kinds[task_index] is TaskKind.TAGGING:
             return self.heads[task_index](features.tokens)
         return self.heads[task_index](features.pooled)
+
+
+def linear_heads(hidden_dim: int, tasks: Sequence[TaskSpec]) -> nn.ModuleList:
+    """One linear head per task, Xavier-initialised weights and zero biases (QLS §4.4)."""
+    heads = nn.ModuleList(nn.Linear(hidden_dim, spec.num_labels) for spec in tasks)
+    for head in heads:
+        nn.init.xavier_uniform_(head.weight)
+        nn.init.zeros_(head.bias)
+    return heads
 
 
 def make_embedding(vocab_size: int, dim: int, vectors: torch.Tensor | None) -> nn.Embedding:

@@ -2,7 +2,7 @@
 
 from .chunks import chunk_f1, chunks
 from .evaluation import TaskMetrics, evaluate, evaluate_task, split_logits
-from .losses import example_losses, task_loss
+from .losses import DistillationLoss, example_losses, task_loss
 from .optim import EMBEDDING_UPDATES, CombinedOptimizer, OptimizerFactory, adam, build_optimizer
 from .runs import ModelFactory, RunRecorder, RunResult, build_trainer, first_model_seed
 from .sampling import EpochSampler
@@ -31,6 +31,7 @@ __all__ = [
     "RunRecorder",
     "RunResult",
     "CombinedOptimizer",
+    "DistillationLoss",
     "EpochSampler",
     "NonFiniteLossError",
     "OptimizerFactory",
