@@ -17,7 +17,7 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from .ppo import PPOScheduler, make_ppo
+from .ppo import PPO_DEFAULTS, PPOScheduler, make_ppo
 from .qls.qls import QLS
 from .qls.scheduler import QLSScheduler
 
@@ -46,7 +46,12 @@ def _qls(config: Any, env: Any) -> QLS:
 def _ppo(config: Any, env: Any) -> BaseAlgorithm:
     if config.exploration_kwargs:
         raise ValueError("exploration_kwargs are QLS settings; PPO explores through its policy (ent_coef)")
-    return make_ppo(env, learning_rate=config.learning_rate, seed=config.seed, **config.algorithm_kwargs)
+    kwargs = dict(config.algorithm_kwargs)
+    if "n_steps" not in kwargs and config.timesteps < PPO_DEFAULTS["n_steps"]:
+        # A short run still updates the policy: one rollout of the whole run, not of 128 steps.
+        kwargs["n_steps"] = max(2, config.timesteps)
+        kwargs.setdefault("batch_size", min(PPO_DEFAULTS["batch_size"], kwargs["n_steps"]))
+    return make_ppo(env, learning_rate=config.learning_rate, seed=config.seed, **kwargs)
 
 
 ALGORITHMS: dict[str, Algorithm] = {

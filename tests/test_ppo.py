@@ -4,6 +4,7 @@ same train and deploy paths as QLS (train_agent, train-agent, run_method, mtl-gy
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
@@ -14,6 +15,8 @@ from sb3_contrib import MaskablePPO
 
 from mtl_gym.agents.ppo import PPOScheduler, action_probabilities, make_ppo
 from mtl_gym.agents.qls import TrainAgentConfig, train_agent
+from mtl_gym.bench.bench import run_bench
+from mtl_gym.bench.config import BenchConfig
 from mtl_gym.cli import main
 from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
@@ -140,3 +143,29 @@ def test_train_agent_ppo_then_run_with_it_from_the_cli(tmp_path, capsys):
     main(["run", "--method", "ppo", "--agent", str(out / "agent.zip"), "--budget", "6", "--json"] + suite)
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "ppo" and sum(result["action_counts"].values()) == 6
+
+
+@pytest.mark.slow
+def test_bench_trains_one_agent_per_agent_method(tmp_path):
+    config = BenchConfig(
+        suite="synthetic",
+        suite_options={"dev_size": 40, "test_size": 40},
+        model={"name": "cnn", "embedding_dim": 16, "hidden_dim": 16},
+        methods=["qls", "ppo"],
+        seeds=1,
+        budget=12,
+        lr_grid=[1e-3],
+        evaluations=2,
+        weightings=20,
+        agent_timesteps=16,
+    )
+    run_bench(config, tmp_path, progress=False)
+    for method, folder in (("qls", "agent"), ("ppo", "agent-ppo")):
+        trained = json.loads((tmp_path / folder / "config.json").read_text())["config"]
+        assert trained["algorithm"] == method
+        record = json.loads((tmp_path / "trials" / f"{method}_lr0.001_seed0.json").read_text())
+        assert (
+            record["params"]["agent"] == str(tmp_path / folder / "agent.zip") and len(record["actions"]) == 12
+        )
+    with pytest.raises(ValueError, match="transfer trains QLS agents only"):
+        run_bench(replace(config, transfer=["books"]), tmp_path / "t", progress=False)

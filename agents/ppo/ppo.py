@@ -8,7 +8,8 @@ Defaults differ from sb3-contrib's where our runs are short (as QLS's do from SB
 of ``n_steps=128`` env steps (sb3-contrib: 2048, longer than most training runs here), minibatches
 of 32 and 4 epochs per rollout, and a small entropy bonus (0.01) so that the policy does not
 collapse on one task before the reward has told the tasks apart. Training always runs whole
-rollouts, so ``timesteps`` is rounded up to a multiple of ``n_steps``.
+rollouts, so ``timesteps`` is rounded up to a multiple of ``n_steps``; ``train_agent`` shortens the
+default rollout to the whole run when ``timesteps`` is under 128.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from .plots import plot_curves, plot_timelines, write_dominance
 from .ranking import utility_ranking, write_ranking
 from .tables import has_f1, summarise, write_tables
 from .transfer import held_out_tasks, run_transfer
-from .trials import check_methods, suite_of, trial_grid, uses_agent
+from .trials import agent_algorithm, check_methods, suite_of, trial_grid
 
 
 def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
@@ -38,8 +38,9 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> di
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(config.to_json())
-    agent = qls_agent(config, out / "agent", progress) if any(map(uses_agent, config.methods)) else None
-    trials = trial_grid(config, agent)
+    algorithms = dict.fromkeys(filter(None, map(agent_algorithm, config.methods)))
+    agents = {a: qls_agent(config, out / agent_folder(a), progress, a) for a in algorithms}
+    trials = trial_grid(config, agents)
     records = run_trials(config, trials, out, progress)
     run_methods = list(dict.fromkeys(t.method for t in trials))
     summary = summarise(records, run_methods, config.lr_grid)
@@ -67,12 +68,17 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> di
     return report
 
 
-def qls_agent(config: BenchConfig, folder: Path, progress: bool) -> str:
-    """The agent for method qls: the configured one, else one trained here (``BenchConfig.agent_config``),
-    kept in ``folder`` and reused by a rerun."""
-    if config.agent:
+def agent_folder(algorithm: str) -> str:
+    """``agent`` for the QLS agent (as before there were others), ``agent-NAME`` for the rest."""
+    return "agent" if algorithm == "qls" else f"agent-{algorithm}"
+
+
+def qls_agent(config: BenchConfig, folder: Path, progress: bool, algorithm: str = "qls") -> str:
+    """The agent for method ``algorithm`` (qls, ppo): for qls the configured one if any, else one
+    trained here (``BenchConfig.agent_config``), kept in ``folder`` and reused by a rerun."""
+    if config.agent and algorithm == "qls":
         return config.agent
-    agent_config = config.agent_config()
+    agent_config = config.agent_config(algorithm)
     if not (folder / "agent.zip").exists():
         train_agent(agent_config, folder, progress_bar=progress)
     elif json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):
