@@ -118,6 +118,15 @@ def test_ppo_trains_and_deploys_through_the_agent_paths(small_suite, tmp_path):
             agent=str(tmp_path / "agent.zip"),
         )
         assert sum(result.action_counts.values()) == 8 and result.method == method
+    with pytest.raises(ValueError, match="trained for observations"):
+        run_method(
+            "ppo",
+            small_suite,
+            2,
+            model=ModelConfig.of(model),
+            env_config={"bins": 5},
+            agent=str(tmp_path / "agent.zip"),
+        )
     with pytest.raises(ValueError, match="needs a trained agent"):
         run_method("ppo", small_suite, budget=2, model=ModelConfig.of(model))
 

@@ -138,6 +138,9 @@ def test_tune_agent_resumes_after_a_kill_and_its_best_config_trains(tmp_path, ca
 
     main(tune_command(out, target))  # nothing left to run
     assert json.loads(capsys.readouterr().out)["ran"] == 0 and len(study_states(out)) == len(after)
+    with pytest.raises(SystemExit):
+        main([*tune_command(out, target + 1), "--timesteps", "30"])
+    assert "other settings (changed: base.timesteps)" in capsys.readouterr().err
 
     best = json.loads((out / "best_config.json").read_text())
     assert (

@@ -20,6 +20,7 @@ from sb3_contrib import MaskablePPO
 from mtl_gym.env import MTLSchedulingEnv
 from mtl_gym.spec import Configurable
 
+from ..common.deploy import check_fits
 from ..common.masking import check_masks, masked_argmax
 
 
@@ -63,12 +64,7 @@ class PPOScheduler(Configurable):
             if path is None:
                 raise ValueError("method ppo needs a trained agent (--agent DIR/agent.zip or ppo:agent=PATH)")
             self.agent = MaskablePPO.load(str(path), device="cpu")
-        expected, got = self.agent.observation_space.shape, env.observation_space.shape
-        if expected != got or self.agent.action_space.n != env.action_space.n:
-            raise ValueError(
-                f"the agent was trained for observations {expected} and {self.agent.action_space.n} tasks; "
-                f"this env has {got} and {env.action_space.n}"
-            )
+        check_fits(self.agent, env)
         self.agent.policy.set_training_mode(False)
         self.rng = np.random.default_rng(seed)
 

@@ -102,11 +102,34 @@ def open_study(tune: TuneConfig, url: str):
     )
 
 
+def check_settings(study, base: TrainAgentConfig, tune: TuneConfig) -> None:
+    """Record what the study's trials train on at its creation; refuse to resume it with other
+    settings (the trial count and timeout may change), whose trials would not compare."""
+    settings = {"base": dataclasses.asdict(base), "tune": dataclasses.asdict(tune)}
+    for key in ("trials", "timeout"):
+        del settings["tune"][key]
+    settings = json.loads(json.dumps(settings))
+    recorded = study.user_attrs.get("settings")
+    if recorded is None:
+        study.set_user_attr("settings", settings)
+    elif recorded != settings:
+        changed = sorted(
+            f"{part}.{key}"
+            for part in settings
+            for key in settings[part].keys() | recorded[part].keys()
+            if settings[part].get(key) != recorded[part].get(key)
+        )
+        raise ValueError(
+            f"study {study.study_name!r} holds trials of other settings (changed: {', '.join(changed)}); "
+            "use a new --out or --study-name"
+        )
+
+
 def recover_cut_off_trials(study) -> list[int]:
     """Mark the trials a killed run left running as failed, queue their parameters again, and return
     their numbers."""
     optuna = _optuna()
-    storage = study._storage
+    storage = study._storage  # Optuna has no public call that fails a trial of another process
     cut_off = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for trial in cut_off:
         trial_id = storage.get_trial_id_from_study_id_trial_number(
@@ -149,6 +172,7 @@ def tune_agent(
         raise ValueError("eval_every and eval_budget must be at least 1")
     suite = suite or load_suite(base.suite, base.data_dir, **base.suite_options)
     study = open_study(tune, storage_url(out, storage))
+    check_settings(study, base, tune)
     recovered = recover_cut_off_trials(study)
     base_steps_per_action = base.env.get("steps_per_action", 1)
 

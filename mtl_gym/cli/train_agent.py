@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_options(parser)
     parser.add_argument(
-        "--algorithm", help="qls (value-based, default) or ppo (sb3-contrib's MaskablePPO, policy gradient)"
+        "--algorithm",
+        choices=["qls", "ppo"],
+        help="qls (value-based, default) or ppo (sb3-contrib's MaskablePPO, policy gradient)",
     )
     parser.add_argument(
         "--algorithm-option",
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exploration", help="qls only: boltzmann-gumbel (default), boltzmann or epsilon-greedy"
     )
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="seed of the agent and its episodes (default: 0)")
     add_run_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     # Defaults of the shared options name TrainAgentConfig's, which --config may replace.
