@@ -36,6 +36,35 @@ def tune_command(out, trials: int) -> list[str]:
     ]  # fmt: skip
 
 
+def test_train_agent_flags_override_its_config_file(tmp_path):
+    from mtl_gym.cli import build_parser
+    from mtl_gym.cli.train_agent import config_from_args
+
+    saved = TrainAgentConfig(
+        model={"name": "cnn", "hidden_dim": 8}, env={"bins": 5}, timesteps=99, algorithm="ppo", seed=3
+    )
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"config": saved.to_dict(), "wall_s": 1.0}))  # a run's config.json
+    args = ["train-agent", "--config", str(path), "--out", "x"]
+    assert config_from_args(build_parser().parse_args(args)) == saved
+    flags = [
+        "--seed",
+        "4",
+        "--env",
+        "episode_steps=7",
+        "--model-option",
+        "embedding_dim=6",
+        "--algorithm",
+        "qls",
+    ]
+    config = config_from_args(build_parser().parse_args(args + flags))
+    assert (config.seed, config.algorithm, config.timesteps) == (4, "qls", 99)
+    assert config.env == {"bins": 5, "episode_steps": 7}
+    assert config.model == {"name": "cnn", "hidden_dim": 8, "embedding_dim": 6}
+    with pytest.raises(ValueError, match="needs --timesteps"):
+        config_from_args(build_parser().parse_args(["train-agent", "--out", "x"]))
+
+
 def test_rescale_holds_task_minibatches():
     base = TrainAgentConfig(env={"episode_steps": 30, "steps_per_action": 2}, timesteps=100)
     config = rescale(base, 4)
@@ -174,3 +203,20 @@ def test_tune_agent_ppo_two_trials(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["complete"] + summary["pruned"] == 2 and summary["ran"] == 2
     assert json.loads((out / "best_config.json").read_text())["algorithm"] == "ppo"
+
+
+@pytest.mark.slow
+def test_a_trial_below_the_median_is_pruned(small_suite, tmp_path, monkeypatch):
+    from mtl_gym.agents.tuning import TuneConfig, study, tune_agent
+
+    scores = iter([0.9, 0.9, 0.9, 0.1])  # trial 0: two evaluations and its final one; trial 1: worse at once
+    monkeypatch.setattr(study, "deployed_dev_accuracy", lambda *args: next(scores))
+    base = TrainAgentConfig(
+        model={"name": "cnn", "embedding_dim": 16, "hidden_dim": 16}, env={"episode_steps": 10}, timesteps=20
+    )
+    tune = TuneConfig(trials=2, eval_every=8, startup_trials=1, space={"steps_per_action": [1]})
+    summary = tune_agent(base, tune, tmp_path, suite=small_suite)
+    assert (summary["complete"], summary["pruned"]) == (1, 1)
+    assert summary["best"]["number"] == 0 and summary["best"]["value"] == 0.9
+    pruned = len((tmp_path / "trials" / "0001" / "curves.csv").read_text().splitlines()) - 1
+    assert pruned == 8  # training stopped at the first evaluation

@@ -53,7 +53,7 @@ class TuneConfig(Settings):
     startup_trials: int = 5
     """Trials sampled at random before TPE, and finished before the pruner prunes."""
     warmup_evaluations: int = 1
-    """Evaluations of a trial before it may be pruned."""
+    """The first evaluation at which a trial may be pruned (evaluations count 1, 2, ...)."""
     sampler_seed: int = 0
     """Seed of the TPE sampler."""
     study_name: str = "tune-agent"
@@ -96,7 +96,7 @@ def open_study(tune: TuneConfig, url: str):
         direction="maximize",
         sampler=optuna.samplers.TPESampler(n_startup_trials=tune.startup_trials, seed=tune.sampler_seed),
         pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=tune.startup_trials, n_warmup_steps=tune.warmup_evaluations - 1
+            n_startup_trials=tune.startup_trials, n_warmup_steps=tune.warmup_evaluations
         ),
         load_if_exists=True,
     )
