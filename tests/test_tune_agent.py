@@ -152,18 +152,22 @@ def test_tune_agent_resumes_after_a_kill_and_its_best_config_trains(tmp_path, ca
     assert len(cut_off) == 1
     finished_before = {n: v for n, v in before.items() if v[0] in ("COMPLETE", "PRUNED")}
 
-    target = len(finished_before) + 1
+    target = len(finished_before) + 2  # the cut-off trial again, then a new one
     main(tune_command(out, target))
     summary = json.loads(capsys.readouterr().out)
     after = study_states(out)
-    assert summary["recovered"] == cut_off and summary["ran"] == 1
+    assert summary["recovered"] == cut_off and summary["ran"] == 2
     assert after[cut_off[0]][0] == "FAIL"
     assert {n: after[n] for n in finished_before} == finished_before  # kept as they were
-    assert len(after) == len(before) + 1
+    assert len(after) == len(before) + 2
     assert sum(state in ("COMPLETE", "PRUNED") for state, _ in after.values()) == target
     study = load_study(out)
-    retry = study.trials[-1]
+    retry = study.trials[len(before)]  # queued first
     assert retry.user_attrs["retry_of"] == cut_off[0] and retry.params == study.trials[cut_off[0]].params
+    assert (
+        len({json.dumps(t.params, sort_keys=True) for t in study.trials if t.number != cut_off[0]})
+        == len(study.trials) - 1
+    )  # a resumed run does not draw the same random start-up trials again
 
     main(tune_command(out, target))  # nothing left to run
     assert json.loads(capsys.readouterr().out)["ran"] == 0 and len(study_states(out)) == len(after)

@@ -88,18 +88,22 @@ def search_space(tune: TuneConfig) -> Any:
 
 
 def open_study(tune: TuneConfig, url: str):
-    """Create the study, or load it (same name, same storage) to resume it."""
+    """Create the study, or load it (same name, same storage) to resume it. The sampler's seed is
+    offset by the trials the study holds, so a resumed run does not draw its random start-up trials
+    again."""
     optuna = _optuna()
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=tune.study_name,
         storage=optuna.storages.RDBStorage(url),
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(n_startup_trials=tune.startup_trials, seed=tune.sampler_seed),
         pruner=optuna.pruners.MedianPruner(
             n_startup_trials=tune.startup_trials, n_warmup_steps=tune.warmup_evaluations
         ),
         load_if_exists=True,
     )
+    seed = tune.sampler_seed + len(study.get_trials(deepcopy=False))
+    study.sampler = optuna.samplers.TPESampler(n_startup_trials=tune.startup_trials, seed=seed)
+    return study
 
 
 def check_settings(study, base: TrainAgentConfig, tune: TuneConfig) -> None:
