@@ -1,4 +1,4 @@
-"""Train a QLS agent on the scheduling env: ``mtl-gym train-agent``."""
+"""Train a scheduler agent (QLS, or PPO by ``algorithm``) on the scheduling env: ``mtl-gym train-agent``."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stable_baselines3.common.callbacks import BaseCallback
+
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 from mtl_gym.spec import Settings
 
+from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
 from ..common.curves import CurveRecorder
-from .qls import QLS
 
 
 @dataclass
 class TrainAgentConfig(Settings):
-    """Everything a QLS training run depends on; written next to the agent as config.json."""
+    """Everything an agent's training run depends on; written next to the agent as config.json."""
 
     suite: str = "synthetic"
     """Suite the agent schedules."""
@@ -39,7 +41,7 @@ class TrainAgentConfig(Settings):
     exploration_kwargs: dict = field(default_factory=dict)
     """Settings of the exploration strategy (c for Boltzmann-Gumbel)."""
     learning_rate: float = 1e-3
-    """Adam step size of the Q-network."""
+    """Adam step size of the agent's networks (QLS: the Q-network; PPO: actor and critic)."""
     seed: int = 0
     """Seeds the agent, its exploration and the env's episodes."""
     fast: bool = False
@@ -50,6 +52,11 @@ class TrainAgentConfig(Settings):
     """Runs the fast env steps at once (each is one decision per step)."""
     features: dict = field(default_factory=dict)
     """FeatureConfig fields of the fast env (encoder_budget, seed, hidden_dim)."""
+    algorithm: str = "qls"
+    """qls (value-based, the paper's) or ppo (sb3-contrib's MaskablePPO); see mtl_gym.agents.algorithms."""
+    algorithm_kwargs: dict = field(default_factory=dict)
+    """Further constructor arguments of the agent, SB3's names (QLS: gamma, batch_size,
+    learning_starts, target_update_interval, ...; PPO: n_steps, batch_size, n_epochs, ent_coef, ...)."""
 
     def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
@@ -66,27 +73,27 @@ class TrainAgentConfig(Settings):
 
 
 def train_agent(
-    config: TrainAgentConfig, out: str | Path, progress_bar: bool = True, suite: TaskSuite | None = None
+    config: TrainAgentConfig,
+    out: str | Path,
+    progress_bar: bool = True,
+    suite: TaskSuite | None = None,
+    callbacks: list[BaseCallback] | tuple = (),
 ) -> dict:
-    """Train, then write ``agent.zip``, ``curves.csv``, ``curves.png`` and ``config.json`` to ``out``."""
+    """Train, then write ``agent.zip``, ``curves.csv``, ``curves.png`` and ``config.json`` to ``out``.
+    ``callbacks`` run beside the curve recorder (one returning False ends training early)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env = config.make_env(suite)
-    agent = QLS(
-        "MlpPolicy",
-        env,
-        exploration=config.exploration,
-        exploration_kwargs=config.exploration_kwargs,
-        learning_rate=config.learning_rate,
-        seed=config.seed,
-    )
+    agent = build_agent(config, env)
     recorder = CurveRecorder()
     start = time.perf_counter()
-    agent.learn(config.timesteps, callback=recorder, progress_bar=progress_bar)
+    agent.learn(config.timesteps, callback=[recorder, *callbacks], progress_bar=progress_bar)
     wall_s = time.perf_counter() - start
     agent.save(out / "agent.zip")
     recorder.write_csv(out / "curves.csv")
     recorder.plot(out / "curves.png", env.suite.names)
-    record = {"config": asdict(config), "wall_s": wall_s, "exploration": agent.explorer.stats()}
+    record = {"config": asdict(config), "wall_s": wall_s}
+    if hasattr(agent, "explorer"):
+        record["exploration"] = agent.explorer.stats()
     (out / "config.json").write_text(json.dumps(record, indent=2))
     return record

@@ -27,7 +27,7 @@ from .plots import plot_curves, plot_timelines, write_dominance
 from .ranking import utility_ranking, write_ranking
 from .tables import has_f1, summarise, write_tables
 from .transfer import held_out_tasks, run_transfer
-from .trials import check_methods, load_record, suite_of, trial_grid, uses_agent
+from .trials import agent_algorithm, check_methods, load_record, suite_of, trial_grid
 
 
 def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
@@ -39,8 +39,9 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> di
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(config), "provenance": provenance()}, indent=2))
-    agent = qls_agent(config, out / "agent", progress) if any(map(uses_agent, config.methods)) else None
-    trials = trial_grid(config, agent)
+    algorithms = dict.fromkeys(filter(None, map(agent_algorithm, config.methods)))
+    agents = {a: qls_agent(config, out / agent_folder(a), progress, a) for a in algorithms}
+    trials = trial_grid(config, agents)
     records = run_trials(config, trials, out, progress)
     report = render(config, records, out)
     if config.transfer:
@@ -56,10 +57,14 @@ def report_folder(out: str | Path) -> dict:
     if not (out / "config.json").is_file():
         raise ValueError(f"{out} is not a bench folder: it has no config.json")
     config = BenchConfig.from_json((out / "config.json").read_text())
-    agent = None
-    if any(map(uses_agent, config.methods)):
-        agent = config.agent or str((out / "agent" / "agent.zip").resolve())
-    trials = trial_grid(config, agent)
+    algorithms = dict.fromkeys(filter(None, map(agent_algorithm, config.methods)))
+    agents = {
+        a: config.agent
+        if a == "qls" and config.agent
+        else str((out / agent_folder(a) / "agent.zip").resolve())
+        for a in algorithms
+    }
+    trials = trial_grid(config, agents)
     records = [r for t in trials if (r := load_record(out, t, t.params(config))) is not None]
     if not records:
         raise ValueError(f"{out} holds no finished trial yet")
@@ -122,12 +127,17 @@ def render(config: BenchConfig, records: list[dict], out: Path) -> dict:
     return report
 
 
-def qls_agent(config: BenchConfig, folder: Path, progress: bool) -> str:
-    """The agent for method qls: the configured one, else one trained here (``BenchConfig.agent_config``),
-    kept in ``folder`` and reused by a rerun."""
-    if config.agent:
+def agent_folder(algorithm: str) -> str:
+    """``agent`` for the QLS agent (as before there were others), ``agent-NAME`` for the rest."""
+    return "agent" if algorithm == "qls" else f"agent-{algorithm}"
+
+
+def qls_agent(config: BenchConfig, folder: Path, progress: bool, algorithm: str = "qls") -> str:
+    """The agent for method ``algorithm`` (qls, ppo): for qls the configured one if any, else one
+    trained here (``BenchConfig.agent_config``), kept in ``folder`` and reused by a rerun."""
+    if config.agent and algorithm == "qls":
         return config.agent
-    agent_config = config.agent_config()
+    agent_config = config.agent_config(algorithm)
     if not (folder / "agent.zip").exists():
         train_agent(agent_config, folder, progress_bar=progress)
     elif json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):

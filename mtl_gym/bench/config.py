@@ -50,9 +50,9 @@ class BenchConfig(Settings):
     agent: str | None = None
     """A trained QLS agent.zip for method qls; none: train one on the same suite and model first."""
     agent_timesteps: int = 5000
-    """Env steps of training the QLS agent when none is given."""
+    """Env steps of training each agent (qls, ppo) when none is given."""
     agent_seed: int = 1000
-    """Seed of training the QLS agent; away from the evaluation seeds, which it should not train on."""
+    """Seed of training the agents; away from the evaluation seeds, which it should not train on."""
     pareto: list[str] | None = None
     """Two tasks A,B: also sweep fixed-weights sampling over pareto_ratios; plot A's test accuracy vs B's."""
     pareto_ratios: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7, 0.9])
@@ -95,8 +95,8 @@ class BenchConfig(Settings):
         a, b = self.pareto
         return [f"fixed-weights:{a}={2 * r:g},{b}={2 - 2 * r:g}" for r in self.pareto_ratios]
 
-    def agent_config(self) -> TrainAgentConfig:
-        """How the harness trains a QLS agent: on this suite and model, episodes as long as the budget."""
+    def agent_config(self, algorithm: str = "qls") -> TrainAgentConfig:
+        """How the harness trains an agent (qls, ppo): on this suite and model, episodes as long as the budget."""
         from ..agents.qls import TrainAgentConfig  # here, so that the CLI's parser imports no agents
 
         return TrainAgentConfig(
@@ -107,6 +107,7 @@ class BenchConfig(Settings):
             env={**self.env, "episode_steps": self.budget},
             timesteps=self.agent_timesteps,
             seed=self.agent_seed,
+            algorithm=algorithm,
         )
 
     def setup(self) -> dict:

@@ -28,7 +28,7 @@ class Trial:
     lr: float
     seed: int
     agent: str | None = None
-    """The QLS agent.zip of a qls trial; other methods ignore it."""
+    """The agent.zip of a trial of an agent method (qls, ppo); other methods ignore it."""
 
     folder: ClassVar[str] = "trials"
 
@@ -82,17 +82,34 @@ def uses_agent(method: str) -> bool:
     return METHODS.parse(method).kind == "agent"
 
 
+def agent_algorithm(method: str) -> str | None:
+    """The agent (TrainAgentConfig.algorithm: qls, ppo) that ``method`` deploys, or None."""
+    parsed = METHODS.parse(method)
+    return parsed.spec.name if parsed.kind == "agent" else None
+
+
 def check_methods(config: BenchConfig) -> None:
     """Fail before the sweep, rather than in its workers, on any method spec, hyperparameter or
     optimizer the registry rejects."""
     for method in [*config.methods, *config.pareto_methods()]:
         METHODS.parse(method, config.optimizer)
+    if config.transfer:
+        for method in config.transfer_methods or config.methods:
+            if agent_algorithm(method) not in (None, "qls"):
+                raise ValueError(
+                    f"transfer trains QLS agents only; drop {method!r} from the transfer methods"
+                )
 
 
-def trial_grid(config: BenchConfig, agent: str | None = None) -> list[Trial]:
+def trial_grid(config: BenchConfig, agents: dict[str, str] | None = None) -> list[Trial]:
+    """Every trial; ``agents`` maps an agent algorithm (qls, ppo) to the agent.zip its method deploys."""
     methods = dict.fromkeys([*config.methods, *config.pareto_methods()])
+    agents = agents or {}
     return [
-        Trial(m, lr, seed, agent) for m in methods for lr in config.lr_grid for seed in range(config.seeds)
+        Trial(m, lr, seed, agents.get(agent_algorithm(m)))
+        for m in methods
+        for lr in config.lr_grid
+        for seed in range(config.seeds)
     ]
 
 

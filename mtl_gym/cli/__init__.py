@@ -7,7 +7,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from . import bench, demo, info, methods, report, run, train_agent
+from . import bench, demo, info, methods, report, run, train_agent, tune_agent
 
 COMMANDS: dict[str, ModuleType] = {
     "info": info,
@@ -15,6 +15,7 @@ COMMANDS: dict[str, ModuleType] = {
     "run": run,
     "methods": methods,
     "train-agent": train_agent,
+    "tune-agent": tune_agent,
     "bench": bench,
     "report": report,
 }

@@ -22,14 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--method",
         required=True,
         help="a method of `mtl-gym methods` as NAME[:key=value,...][+OPTIMIZER] (e.g. proportional:temperature=2, "
-        "dwa:temperature=1+adatask, fixed-weights:books=2,dvd=1, single:books, kd-sequential:small); qls with --agent",
+        "dwa:temperature=1+adatask, fixed-weights:books=2,dvd=1, single:books, kd-sequential:small); qls or ppo with --agent",
     )
     parser.add_argument(
         "--optimizer",
         default="adam",
         help="adam (default), adatask or adam-rau, for a method without +OPTIMIZER",
     )
-    parser.add_argument("--agent", default=None, help="a trained agent.zip, for --method qls")
+    parser.add_argument("--agent", default=None, help="a trained agent.zip, for --method qls or ppo")
     parser.add_argument(
         "--kd",
         choices=["joint", "sequential", "scheduled"],

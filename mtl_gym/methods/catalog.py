@@ -3,6 +3,7 @@ entry in that family's list (``SCHEDULERS``, ``JOINT_METHODS``, ``KD_METHODS``, 
 
 from __future__ import annotations
 
+from ..agents.ppo import PPOScheduler
 from ..agents.qls import QLSScheduler
 from ..baselines.adatask.methods import OPTIMIZERS
 from ..baselines.joint import JOINT_METHODS
@@ -18,5 +19,6 @@ for joint in JOINT_METHODS.values():
 for kd in KD_METHODS:
     METHODS.register("kd", kd)
 METHODS.register("agent", QLSScheduler)
+METHODS.register("agent", PPOScheduler)
 for optimizer in OPTIMIZERS:
     METHODS.register("optimizer", optimizer)

@@ -34,7 +34,7 @@ def run_method(
 ) -> RunResult:
     """Train a fresh model under the spec ``method`` (``NAME[:ARGS][+OPTIMIZER[:ARGS]]``, see
     ``mtl-gym methods``) for ``budget`` task-minibatches. ``optimizer`` applies when the spec has no
-    suffix; ``agent`` is the trained agent of ``qls`` when its spec names none. ``kd`` = (setting,
+    suffix; ``agent`` is the trained agent of ``qls`` or ``ppo`` when its spec names none. ``kd`` = (setting,
     order) adds the Async-KD rules to a scheduler (built with the same model, trainer and optimizer,
     so the ``easy`` pre-run matches). Under ``adatask`` and ``adam-rau`` the result's
     ``extra["dominance"]`` holds the rAU report of the dense shared parameters. ``after_training``
@@ -62,7 +62,7 @@ def run_method(
                 *make_kd_rules(*kd, suite, seed=seed, budget=budget, env_config=env_config, **options),
             ]
         if parsed.kind == "agent" and scheduler.hyperparameters.agent is None and agent is not None:
-            scheduler = type(scheduler)(agent)
+            scheduler = type(scheduler)(**{**vars(scheduler.hyperparameters), "agent": agent})
         result = run_schedule(
             scheduler,
             suite,

@@ -1,0 +1,74 @@
+"""The agents that ``train_agent`` trains, by ``TrainAgentConfig.algorithm``: how each is built on the
+env and which scheduler deploys it (``mtl-gym run --method NAME --agent agent.zip``).
+
+- ``qls``: value-based, :class:`~mtl_gym.agents.qls.QLS` (DQN with Boltzmann-Gumbel exploration);
+  ``exploration``, ``exploration_kwargs`` apply;
+- ``ppo``: policy gradient, sb3-contrib's MaskablePPO (:mod:`mtl_gym.agents.ppo`); exploration comes
+  from its stochastic policy (and ``ent_coef``), so ``exploration`` is ignored.
+
+``algorithm_kwargs`` go to the agent's constructor under SB3's names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from .ppo import PPO_DEFAULTS, PPOScheduler, make_ppo
+from .qls.qls import QLS
+from .qls.scheduler import QLSScheduler
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str
+    build: Callable[[Any, Any], BaseAlgorithm]
+    """(config, env) -> the untrained agent."""
+    scheduler: type
+    """The method (a Configurable of kind agent) that deploys a trained one: ``scheduler(agent)``."""
+
+
+def _qls(config: Any, env: Any) -> QLS:
+    return QLS(
+        "MlpPolicy",
+        env,
+        exploration=config.exploration,
+        exploration_kwargs=config.exploration_kwargs,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        **config.algorithm_kwargs,
+    )
+
+
+def _ppo(config: Any, env: Any) -> BaseAlgorithm:
+    if config.exploration_kwargs:
+        raise ValueError("exploration_kwargs are QLS settings; PPO explores through its policy (ent_coef)")
+    kwargs = dict(config.algorithm_kwargs)
+    if "n_steps" not in kwargs and config.timesteps < PPO_DEFAULTS["n_steps"]:
+        # A short run still updates the policy: one rollout of the whole run, not of 128 steps.
+        kwargs["n_steps"] = max(2, config.timesteps)
+        kwargs.setdefault("batch_size", min(PPO_DEFAULTS["batch_size"], kwargs["n_steps"]))
+    return make_ppo(env, learning_rate=config.learning_rate, seed=config.seed, **kwargs)
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "qls": Algorithm("qls", _qls, QLSScheduler),
+    "ppo": Algorithm("ppo", _ppo, PPOScheduler),
+}
+
+
+def algorithm(name: str) -> Algorithm:
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown agent algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
+    return ALGORITHMS[name]
+
+
+def build_agent(config: Any, env: Any) -> BaseAlgorithm:
+    """The untrained agent of ``config`` (a TrainAgentConfig) on ``env``."""
+    try:
+        return algorithm(config.algorithm).build(config, env)
+    except TypeError as err:  # an algorithm_kwargs key the constructor does not take
+        raise ValueError(f"algorithm {config.algorithm!r}: {err}") from None

@@ -1,0 +1,88 @@
+"""The intermediate evaluation of a tuning trial: deploy the agent being trained, as a scheduler,
+on a fixed evaluation seed with a small budget, and read mean dev accuracy.
+
+:func:`deployed_dev_accuracy` is the measurement and :class:`PeriodicEvaluation` the SB3 callback
+that takes it every ``every`` agent steps and hands it to ``on_result`` (the tuner's
+``trial.report`` and prune check). Both know nothing of Optuna, so the callback can later give way
+to the shared evaluation callback of ``train_agent`` by swapping this one object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+from mtl_gym.data import TaskSuite
+from mtl_gym.env import run_schedule
+
+from ..algorithms import algorithm
+from ..qls.train import TrainAgentConfig
+
+
+@contextlib.contextmanager
+def preserved_global_rng() -> Iterator[None]:
+    """Restore Python's, NumPy's and torch's global random states on exit: the MTL trainer seeds
+    them, and an evaluation must not change the random stream of the agent being trained."""
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+
+
+def deployed_dev_accuracy(
+    agent: BaseAlgorithm, config: TrainAgentConfig, suite: TaskSuite, budget: int, seed: int
+) -> float:
+    """Mean dev accuracy of a fresh MTL model (seeded by ``seed``) trained for ``budget``
+    task-minibatches under ``agent``'s greedy schedule, in ``config``'s env, model and trainer.
+    The global random states are left as they were."""
+    scheduler = algorithm(config.algorithm).scheduler(agent)
+    with preserved_global_rng():
+        result = run_schedule(
+            scheduler,
+            suite,
+            budget,
+            seed,
+            method=config.algorithm,
+            model=config.model,
+            env_config=config.env,
+            trainer=config.trainer,
+            evaluations=1,
+        )
+    return result.avg_dev_acc
+
+
+class PeriodicEvaluation(BaseCallback):
+    """Every ``every`` agent steps, ``evaluate(agent)``; then ``on_result(score, index)`` (index
+    1, 2, ... of the evaluation) says whether to stop training. ``scores`` keeps (timestep, score)."""
+
+    def __init__(
+        self,
+        evaluate: Callable[[BaseAlgorithm], float],
+        every: int,
+        on_result: Callable[[float, int], bool] = lambda score, index: False,
+    ):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"evaluation interval must be at least 1 agent step, got {every}")
+        self.evaluate = evaluate
+        self.every = every
+        self.on_result = on_result
+        self.scores: list[tuple[int, float]] = []
+        self.stopped = False
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.every:
+            return True
+        score = self.evaluate(self.model)
+        self.scores.append((self.num_timesteps, score))
+        self.stopped = bool(self.on_result(score, len(self.scores)))
+        return not self.stopped
