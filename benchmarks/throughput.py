@@ -59,9 +59,13 @@ def _joint_step(method: JointMethod, trainer: Trainer, _index: int) -> None:
     method.step(trainer)
 
 
-def vec_samples_per_s(n_envs: int, suite: str, data_dir: str | None, steps: int) -> float:
-    """Env steps per second over all ``n_envs`` subprocess envs, each picking a random allowed task."""
-    vec = make_vec_env(n_envs, subprocess=True, suite=suite, data_dir=data_dir, model={"name": "lstm"})
+def vec_samples_per_s(
+    n_envs: int, suite: str, data_dir: str | None, steps: int, backend: str = "subprocess", **env_kwargs
+) -> float:
+    """Env steps per second over all ``n_envs`` envs (subprocess ones by default), each picking a
+    random allowed task."""
+    env_kwargs = {"model": {"name": "lstm"}, **env_kwargs}
+    vec = make_vec_env(n_envs, backend=backend, suite=suite, data_dir=data_dir, **env_kwargs)
     try:
         rng = np.random.default_rng(0)
         vec.reset()
