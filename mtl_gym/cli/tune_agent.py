@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--study-name", default="tune-agent", help="study name in the storage")
     parser.add_argument(
+        "--full",
+        action="store_true",
+        help="train each trial on the full env instead of the batched env over cached features "
+        "(the default, ~100x faster; tagging suites need --full)",
+    )
+    parser.add_argument(
         "--space",
         action="append",
         default=[],
@@ -84,6 +90,7 @@ def run(args: argparse.Namespace) -> None:
         timesteps=args.timesteps,
         seed=args.seed,
         algorithm=args.algorithm,
+        fast=not args.full,
     )
     tune = TuneConfig(
         algorithm=args.algorithm,
