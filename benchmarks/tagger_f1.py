@@ -43,19 +43,25 @@ def run_one(suite, model: ModelConfig, config: TrainerConfig, budget: int, evalu
     trainer = Trainer(model(suite), suite, config)
     name = suite.names[0]
     every = max(1, budget // evaluations)
-    dev_curve = []
+    dev_curve, test_curve = [], []
     start = time.perf_counter()
     for step in range(1, budget + 1):
         trainer.step([0])
         if step % every == 0 or step == budget:
-            dev_curve.append(trainer.evaluate("dev")[name].chunk_f1)
+            dev_curve.append(100 * trainer.evaluate("dev")[name].chunk_f1)
+            test_curve.append(100 * trainer.evaluate("test")[name].chunk_f1)
+    wall = time.perf_counter() - start
     test = trainer.evaluate("test")[name]
+    best = max(range(len(dev_curve)), key=dev_curve.__getitem__)
     return {
         "test_f1": 100 * test.chunk_f1,
         "test_acc": 100 * test.accuracy,
-        "dev_f1": 100 * dev_curve[-1],
-        "best_dev_f1": 100 * max(dev_curve),
-        "wall_s": time.perf_counter() - start,
+        "dev_f1": dev_curve[-1],
+        "best_dev_f1": dev_curve[best],
+        "test_f1_at_best_dev": test_curve[best],
+        "wall_s": wall,
+        "dev_curve": dev_curve,
+        "test_curve": test_curve,
     }
 
 
@@ -65,7 +71,9 @@ def parse_option(text: str) -> tuple[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--tasks", default="chunk,ner")
     parser.add_argument("--setups", default="word,char")
@@ -103,12 +111,14 @@ def main() -> None:
             ]
             row = {"task": task, "setup": setup, "model": model.to_dict(), "runs": runs}
             for key in runs[0]:
-                row[key] = statistics.mean(run[key] for run in runs)
+                if not key.endswith("_curve"):
+                    row[key] = statistics.mean(run[key] for run in runs)
             rows.append(row)
             if not args.json:
                 print(
                     f"{task:<6} {setup:<11} test F1 {row['test_f1']:5.1f}  dev F1 {row['dev_f1']:5.1f} "
-                    f"(best {row['best_dev_f1']:5.1f})  test acc {row['test_acc']:5.1f}  "
+                    f"(best {row['best_dev_f1']:5.1f}, test F1 there {row['test_f1_at_best_dev']:5.1f})  "
+                    f"test acc {row['test_acc']:5.1f}  "
                     f"{row['wall_s']:6.0f} s/run",
                     flush=True,
                 )

@@ -63,17 +63,18 @@ def test_padding_never_reaches_real_tokens():
 
 
 def test_bilstm_builds_and_learns_for_classification(small_suite):
-    trainer = train(small_suite, steps=150, lr=3e-3, char_dim=8, char_filters=8)
-    check_model(trainer.model, len(small_suite))
-    batch = small_suite[0].test.batch(torch.arange(5))
+    suite = small_suite.subset(["alpha"])
+    trainer = train(suite, steps=160, char_dim=8, char_filters=8)
+    check_model(trainer.model, len(suite))
+    batch = suite[0].test.batch(torch.arange(5))
     logits = trainer.model.head(0, trainer.model.encode(batch.tokens, batch.lengths))
-    assert logits.shape == (5, small_suite[0].num_labels)
-    assert trainer.evaluate("test")["alpha"].accuracy > 0.7
+    assert logits.shape == (5, suite[0].num_labels)
+    assert trainer.evaluate("test")["alpha"].accuracy > 0.8
 
 
 def test_char_table_spells_each_vocabulary_word():
     table, size = char_table(["<pad>", "<unk>", "ab", "bad", "abcdefg"], max_chars=4)
-    assert size == 2 + len(set("<unk>abdcdefg"))
+    assert size == 2 + len(set("<unk>abdcefg"))
     assert table[0].eq(0).all()
     assert torch.equal(table[2, :3] != 0, torch.tensor([True, True, False]))
     assert table[2, 0] == table[3, 1] and table[2, 1] == table[3, 0]  # a and b

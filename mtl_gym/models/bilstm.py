@@ -37,10 +37,34 @@ def char_table(words: Sequence[str], max_chars: int) -> tuple[torch.Tensor, int]
     return table, len(alphabet) + 2
 
 
-class CharCNN(nn.Module):
-    """Ma & Hovy 2016 §2.1: character embeddings, one convolution, max over the word's characters."""
+CASINGS = ("other", "numeric", "mainly_numeric", "all_lower", "all_upper", "initial_upper", "contains_digit")
+"""Reimers & Gurevych 2017's casing classes of a word."""
 
-    def __init__(self, words: Sequence[str], char_dim: int, filters: int, width: int = 3, max_chars: int = 20):
+
+def casing(word: str) -> int:
+    """Index in ``CASINGS`` of ``word``'s casing class."""
+    digits = sum(c.isdigit() for c in word)
+    if word.isdigit():
+        return CASINGS.index("numeric")
+    if digits / max(len(word), 1) > 0.5:
+        return CASINGS.index("mainly_numeric")
+    if word.islower():
+        return CASINGS.index("all_lower")
+    if word.isupper():
+        return CASINGS.index("all_upper")
+    if word[:1].isupper():
+        return CASINGS.index("initial_upper")
+    return CASINGS.index("contains_digit" if digits else "other")
+
+
+class CharCNN(nn.Module):
+    """Ma & Hovy 2016 §2.1: character embeddings, one convolution, max over the word's characters;
+    followed by a one-hot of the word's casing class (Reimers & Gurevych 2017), which the
+    convolution would otherwise have to learn from few examples within a short budget."""
+
+    def __init__(
+        self, words: Sequence[str], char_dim: int, filters: int, width: int = 3, max_chars: int = 20
+    ):
         super().__init__()
         table, alphabet_size = char_table(words, max_chars)
         # Derived from the vocabulary, so it stays out of the state dict (and out of snapshots).
@@ -51,10 +75,13 @@ class CharCNN(nn.Module):
         self.weight = nn.Parameter(torch.empty(alphabet_size, char_dim))
         nn.init.uniform_(self.weight, -((3 / char_dim) ** 0.5), (3 / char_dim) ** 0.5)  # Ma & Hovy's init
         self.conv = nn.Conv1d(char_dim, filters, kernel_size=width, padding=width // 2)
-        self.filters = filters
+        cases = [casing(word) for word in words]
+        self.register_buffer("casing", F.one_hot(torch.tensor(cases), len(CASINGS)).float(), persistent=False)
+        self.size = filters + len(CASINGS)
+        """Features per word."""
 
     def forward(self, tokens: torch.Tensor, dropout: nn.Module) -> torch.Tensor:
-        """``[B, T, filters]`` spelling features of the word ids ``tokens``."""
+        """``[B, T, size]`` spelling features of the word ids ``tokens``."""
         # Each distinct word of the batch is spelled out once, however often it occurs.
         unique, inverse = tokens.unique(return_inverse=True)
         chars = self.table[unique]
@@ -64,7 +91,7 @@ class CharCNN(nn.Module):
         pooled = states.masked_fill(~has_char.unsqueeze(-1), float("-inf")).amax(dim=1)
         # The padding word has no characters: its feature is zero rather than -inf.
         pooled = torch.where(has_char.any(dim=1, keepdim=True), pooled, torch.zeros_like(pooled))
-        return pooled[inverse]
+        return torch.cat([pooled, self.casing[unique]], dim=-1)[inverse]
 
 
 class BiLSTMTaggerMTL(LinearHeadsMTL):
@@ -102,13 +129,15 @@ class BiLSTMTaggerMTL(LinearHeadsMTL):
         super().__init__(vocab_size, tasks, embedding_dim, hidden_dim, dropout, vectors)
         self.word_dropout = word_dropout
         # Which ids a training batch has held; None with pretrained vectors, whose rows all mean something.
-        self.register_buffer("trained", torch.zeros(vocab_size, dtype=torch.bool) if vectors is None else None)
+        self.register_buffer(
+            "trained", torch.zeros(vocab_size, dtype=torch.bool) if vectors is None else None
+        )
         self.chars = None
         if char_dim:
             if words is None or len(words) != vocab_size:
                 raise ValueError("character features need the vocabulary's words, one per id")
             self.chars = CharCNN(words, char_dim, char_filters)
-        inputs = embedding_dim + (char_filters if char_dim else 0)
+        inputs = embedding_dim + (self.chars.size if self.chars is not None else 0)
         # Two unidirectional LSTMs rather than one bidirectional: the backward one reads each
         # example reversed within its own length, so right padding never reaches a real token's
         # state, without the packed sequences that make the CPU backward pass 3x slower (lstm.py).

@@ -12,7 +12,11 @@ from .cnn import ConvEncoderMTL
 from .heads import task_specs
 from .lstm import LSTMEncoderMTL
 
-MODELS: dict[str, type[nn.Module]] = {"lstm": LSTMEncoderMTL, "cnn": ConvEncoderMTL, "bilstm": BiLSTMTaggerMTL}
+MODELS: dict[str, type[nn.Module]] = {
+    "lstm": LSTMEncoderMTL,
+    "cnn": ConvEncoderMTL,
+    "bilstm": BiLSTMTaggerMTL,
+}
 MODEL_OPTIONS: dict[str, tuple[str, ...]] = {"bilstm": ("char_dim", "char_filters", "word_dropout")}
 """The ModelConfig fields that only some models read; setting one for another model is an error."""
 
