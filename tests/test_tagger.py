@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtl_gym.data import RawSplit, RawTask, TaskKind, build_suite
+from mtl_gym.data import UNK_ID, RawSplit, RawTask, TaskKind, VocabConfig, build_suite
 from mtl_gym.models import ModelConfig, check_model
 from mtl_gym.models.bilstm import char_table, reverse_index
 from mtl_gym.training import Trainer, TrainerConfig, seed_everything
@@ -102,3 +102,26 @@ def test_tagger_options_belong_to_the_bilstm():
         ModelConfig(name="cnn", char_dim=30)
     with pytest.raises(ValueError, match="odd 15"):
         ModelConfig(**(SMALL | {"hidden_dim": 15}))(right_context_suite(1))
+
+
+def test_eval_words_get_ids_after_training_words_and_read_as_unknown_until_trained():
+    train_split = RawSplit([["new", "york"], ["new", "cars"]], [[0, 1], [2, 2]], "memory")
+    test_split = RawSplit([["new", "Gotham"]], [[0, 1]], "memory")
+    raw = RawTask("ner", TaskKind.TAGGING, ["B-LOC", "I-LOC", "O"], {"train": train_split})
+    raw.splits |= {"dev": test_split, "test": test_split}
+    closed = build_suite("closed", [raw])
+    suite = build_suite("open", [raw], VocabConfig(eval_words=True))
+    assert closed.vocab.token_to_id("Gotham") == UNK_ID
+    assert suite.vocab.token_to_id("Gotham") == len(closed.vocab) == len(suite.vocab) - 1
+    assert all(suite.vocab.token_to_id(w) == closed.vocab.token_to_id(w) for w in ("new", "york", "cars"))
+    gotham, unknown, one = (
+        torch.tensor([[suite.vocab.token_to_id("Gotham")]]),
+        torch.tensor([[UNK_ID]]),
+        torch.tensor([1]),
+    )
+    for char_dim in (0, 8):
+        seed_everything(0)
+        model = ModelConfig(**(SMALL | {"char_dim": char_dim, "char_filters": 8}))(suite).eval()
+        same = torch.allclose(model.encode(gotham, one).tokens, model.encode(unknown, one).tokens)
+        # Untrained, the word reads as the unknown word; only its spelling can tell them apart.
+        assert same == (char_dim == 0)
