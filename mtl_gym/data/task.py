@@ -252,6 +252,8 @@ def build_suite(
         check_task_name(raw.name)
         _check_task(raw)
     vocab = Vocabulary.build(_train_words(raw_tasks), vocab_config)
+    if vocab_config.eval_words:
+        vocab = vocab.extended(_eval_words(raw_tasks))
     tasks = tuple(_encode_task(raw, vocab, max_len) for raw in raw_tasks)
     return TaskSuite(name, tasks, vocab)
 
@@ -284,6 +286,13 @@ def _train_words(raw_tasks: list[RawTask]):
     for raw in raw_tasks:
         for example in raw.splits["train"].examples:
             yield example if isinstance(example, str) else " ".join(example)
+
+
+def _eval_words(raw_tasks: list[RawTask]):
+    for raw in raw_tasks:
+        for split_name in ("dev", "test"):
+            for example in raw.splits[split_name].examples:
+                yield from example.split() if isinstance(example, str) else example
 
 
 def _encode_task(raw: RawTask, vocab: Vocabulary, max_len: int) -> Task:

@@ -27,6 +27,11 @@ class VocabConfig:
     """A word must occur this often in the training splits to get its own id."""
     lowercase: bool = False
     """Lowercase before lookup. FDU-MTL text is lowercased already; tagging keeps case by default."""
+    eval_words: bool = False
+    """Also give an id to each word that occurs only in dev or test, after all training words and
+    beyond ``max_size``. Their embeddings never train (the ``bilstm`` reads them as the unknown
+    word); the id only carries the word's spelling to a model with character features, which can
+    read any string. Off, such words are the unknown word and their spelling is lost."""
 
 
 class Vocabulary:
@@ -51,6 +56,18 @@ class Vocabulary:
         )
         tokenizer.train_from_iterator(texts, trainer=trainer)
         return cls(tokenizer)
+
+    def extended(self, words: Iterable[str]) -> Vocabulary:
+        """This vocabulary plus ``words`` it lacks (normalised as lookups are), with new ids after
+        every existing one, so the existing ids keep their meaning."""
+        ids = dict(self.tokenizer.get_vocab())
+        normalizer = self.tokenizer.normalizer
+        for word in words:
+            ids.setdefault(normalizer.normalize_str(word) if normalizer else word, len(ids))
+        tokenizer = Tokenizer(models.WordLevel(ids, unk_token=UNK))
+        tokenizer.normalizer = normalizer
+        tokenizer.pre_tokenizer = self.tokenizer.pre_tokenizer
+        return Vocabulary(tokenizer)
 
     def __len__(self) -> int:
         return self.tokenizer.get_vocab_size()

@@ -1,5 +1,6 @@
-"""MTL models: the protocol users implement, and two shipped models."""
+"""MTL models: the protocol users implement, and three shipped models."""
 
+from .bilstm import BiLSTMTaggerMTL
 from .cnn import ConvEncoderMTL
 from .config import MODELS, ModelConfig
 from .heads import LinearHeadsMTL, SequenceFeatures, TaskSpec, task_specs
@@ -8,6 +9,7 @@ from .protocol import MTLModel, check_model, shared_parameters
 
 __all__ = [
     "MODELS",
+    "BiLSTMTaggerMTL",
     "ConvEncoderMTL",
     "LSTMEncoderMTL",
     "LinearHeadsMTL",

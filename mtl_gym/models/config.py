@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from torch import nn
 
 from ..data import TaskSuite, load_word_vectors
 from ..spec import Settings
+from .bilstm import BiLSTMTaggerMTL
 from .cnn import ConvEncoderMTL
 from .heads import task_specs
 from .lstm import LSTMEncoderMTL
 
-MODELS: dict[str, type[nn.Module]] = {"lstm": LSTMEncoderMTL, "cnn": ConvEncoderMTL}
+MODELS: dict[str, type[nn.Module]] = {
+    "lstm": LSTMEncoderMTL,
+    "cnn": ConvEncoderMTL,
+    "bilstm": BiLSTMTaggerMTL,
+}
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {"bilstm": ("char_dim", "char_filters", "word_dropout")}
+"""The ModelConfig fields that only some models read; setting one for another model is an error."""
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,8 @@ class ModelConfig(Settings):
     """A model factory: calling it with a suite returns a fresh model for that suite."""
 
     name: str = "lstm"
-    """Shipped model: ``lstm`` (the paper's FS-MTL LSTM) or ``cnn`` (fast, for quick runs)."""
+    """Shipped model: ``lstm`` (the paper's FS-MTL LSTM), ``cnn`` (fast, for quick runs) or
+    ``bilstm`` (a BiLSTM tagger, for NER and chunking)."""
     embedding_dim: int = 300
     """Word embedding size (the paper uses 300-d GloVe)."""
     hidden_dim: int = 100
@@ -29,10 +37,21 @@ class ModelConfig(Settings):
     """Dropout on embeddings and shared features."""
     vectors: str | None = None
     """GloVe/word2vec text file to initialise the embeddings from; words it lacks get a random init."""
+    char_dim: int = 0
+    """``bilstm`` only: character embedding size of the per-word character CNN; 0 leaves it out."""
+    char_filters: int = 30
+    """``bilstm`` only: character-CNN filters, the size of the spelling feature of a word."""
+    word_dropout: float = 0.0
+    """``bilstm`` only: probability of replacing a training token by the unknown word."""
 
     def __post_init__(self):
         if self.name not in MODELS:
             raise ValueError(f"unknown model {self.name!r}; known models: {sorted(MODELS)}")
+        reads = MODEL_OPTIONS.get(self.name, ())
+        for option in {name for names in MODEL_OPTIONS.values() for name in names} - set(reads):
+            default = next(f.default for f in fields(self) if f.name == option)
+            if getattr(self, option) != default:
+                raise ValueError(f"model {self.name!r} has no option {option!r}")
 
     def __call__(self, suite: TaskSuite) -> nn.Module:
         vectors = None
@@ -42,6 +61,9 @@ class ModelConfig(Settings):
                 raise ValueError(
                     f"{self.vectors} holds {vectors.shape[1]}-d vectors but embedding_dim is {self.embedding_dim}"
                 )
+        options = {name: getattr(self, name) for name in MODEL_OPTIONS.get(self.name, ())}
+        if options.get("char_dim"):
+            options["words"] = suite.vocab.words()
         return MODELS[self.name](
             len(suite.vocab),
             task_specs(suite),
@@ -49,4 +71,5 @@ class ModelConfig(Settings):
             hidden_dim=self.hidden_dim,
             dropout=self.dropout,
             vectors=vectors,
+            **options,
         )
