@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> None:
     from ..agents.qls import TrainAgentConfig, train_agent
     from ..spec import parse_assignments
 
+    if args.timesteps < 1:
+        raise ValueError(f"--timesteps must be at least 1, got {args.timesteps}")
     set_threads(args)
     config = TrainAgentConfig(
         suite=args.suite,
