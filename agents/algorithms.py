@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sb3_contrib import MaskablePPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from .ppo import PPO_DEFAULTS, PPOScheduler, make_ppo
@@ -29,6 +30,8 @@ class Algorithm:
     """(config, env) -> the untrained agent."""
     scheduler: type
     """The method (a Configurable of kind agent) that deploys a trained one: ``scheduler(agent)``."""
+    cls: type[BaseAlgorithm]
+    """The SB3 class whose saved agents ``load_agent`` rebuilds."""
 
 
 def _qls(config: Any, env: Any) -> QLS:
@@ -55,8 +58,8 @@ def _ppo(config: Any, env: Any) -> BaseAlgorithm:
 
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "qls": Algorithm("qls", _qls, QLSScheduler),
-    "ppo": Algorithm("ppo", _ppo, PPOScheduler),
+    "qls": Algorithm("qls", _qls, QLSScheduler, QLS),
+    "ppo": Algorithm("ppo", _ppo, PPOScheduler, MaskablePPO),
 }
 
 

@@ -35,6 +35,7 @@ import torch
 from mtl_gym.baselines.kd import AsyncKDRule, FirstAllowed, KDConfig, convergence_order, make_kd_rules
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import MTLSchedulingEnv, Rule, run_schedule
+from mtl_gym.io import atomic_path, atomic_write_text
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import RunRecorder, RunResult
 
@@ -180,7 +181,8 @@ def plot_curves(figure: dict, suite: str, path: Path) -> None:
     axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.suptitle(f"{suite}: per-task dev accuracy (dotted: the step a task converged and switched to KD)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120)
     plt.close(fig)
 
 
@@ -243,7 +245,7 @@ def main() -> None:
             f"{key} done in {time.perf_counter() - suite_start:.0f} s; curves in {out}/kd_curves_{suite.name}.png\n"
         )
         record[key] = {"setup": asdict(setup), "rows": [asdict(r) for r in rows], "figure": figure}
-    (out / "results.json").write_text(json.dumps(record, indent=2, default=str))
+    atomic_write_text(out / "results.json", json.dumps(record, indent=2, default=str))
     print(f"total wall time {time.perf_counter() - start:.0f} s")
 
 

@@ -13,7 +13,6 @@ time of agent training, and writes them as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -22,6 +21,7 @@ from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.bench.stats import format_ci
 from mtl_gym.data import load_suite
 from mtl_gym.env import EnvConfig
+from mtl_gym.io import atomic_write_json
 from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
 
@@ -82,7 +82,7 @@ def main() -> None:
             for method, runs in results.items()
         },
     }
-    Path(args.out, "report.json").write_text(json.dumps(report, indent=2))
+    atomic_write_json(Path(args.out, "report.json"), report, allow_nan=True)
     print(
         f"agent: {args.timesteps} env steps ({args.episode_steps}-step episodes, reward {args.reward}) "
         f"in {record['wall_s']:.0f} s; evaluation budget {args.budget}, seeds {seeds}"

@@ -11,8 +11,9 @@ from dataclasses import replace
 
 import pytest
 import torch
-from stable_baselines3.common.save_util import load_from_zip_file
 
+from mtl_gym.agents import QLS
+from mtl_gym.agents.common.serialization import load_agent
 from mtl_gym.bench import execute
 from mtl_gym.bench.bench import run_bench
 from mtl_gym.bench.config import BenchConfig
@@ -175,8 +176,12 @@ def test_rerun_runs_only_missing_trials(swept, monkeypatch):
     ran = []
 
     def recording_pool(config, trials):
-        ran.extend(t.key for t in trials)
-        yield from pool_runs(config, trials)
+        def recorded():  # trials are drawn (and claimed) lazily
+            for trial in trials:
+                ran.append(trial.key)
+                yield trial
+
+        yield from pool_runs(config, recorded())
 
     pool_runs = execute._pool_runs
     monkeypatch.setattr(execute, "_pool_runs", recording_pool)
@@ -308,10 +313,9 @@ def test_qls_transfer_trains_one_agent_per_held_out_task(tmp_path):
     )
     run_bench(config, tmp_path, progress=False)
     agent = tmp_path / "transfer" / "agent_without_toys" / "agent.zip"
-    data, _, _ = load_from_zip_file(agent)
     # Three tasks trained, so three histograms of 20 bins; the table's agent saw four.
-    assert data["observation_space"].shape == (60,)
-    assert load_from_zip_file(tmp_path / "agent" / "agent.zip")[0]["observation_space"].shape == (80,)
+    assert load_agent(QLS, agent).observation_space.shape == (60,)
+    assert load_agent(QLS, tmp_path / "agent" / "agent.zip").observation_space.shape == (80,)
     record = json.loads((tmp_path / "transfer" / "qls_lr0.001_seed0_without_toys.json").read_text())
     assert record["params"]["agent"] == str(agent) and record["task"] == "toys"
 

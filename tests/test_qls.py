@@ -11,6 +11,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from mtl_gym.agents import QLS, QLSScheduler
 from mtl_gym.agents.common.buffers import MaskableReplayBufferSamples
+from mtl_gym.agents.common.serialization import save_agent
 from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
 
@@ -215,7 +216,7 @@ def test_qls_scheduler_in_the_runner(small_suite, tmp_path):
     env = MTLSchedulingEnv(small_suite, model, {"episode_steps": 30})
     agent = QLS("MlpPolicy", env, seed=0, learning_starts=10)
     agent.learn(40)
-    agent.save(tmp_path / "agent.zip")
+    save_agent(agent, tmp_path / "agent.zip")
     result = run_schedule(
         QLSScheduler(tmp_path / "agent.zip"), small_suite, budget=12, model=model, method="qls"
     )

@@ -86,6 +86,8 @@ def test_cli_run_json_schema(capsys):
         "avg_dev_acc",
         "action_counts",
         "wall_s",
+        "diverged",
+        "training_loss",
     }
     assert set(result) == expected and result["seed"] == 3 and result["budget"] == 8
     assert set(result["tasks"]["books"]) == {"dev_acc", "test_acc", "best_dev_acc"}

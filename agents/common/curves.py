@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from mtl_gym.io import atomic_path
+
 
 class CurveRecorder(BaseCallback):
     """Records timestep, env, episode, action and reward of every env step."""
@@ -31,7 +33,7 @@ class CurveRecorder(BaseCallback):
         return True
 
     def write_csv(self, path: Path) -> None:
-        with path.open("w", newline="") as handle:
+        with atomic_path(path) as temporary, temporary.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["timestep", "env", "episode", "action", "reward"])
             writer.writerows(self.rows)
@@ -64,7 +66,8 @@ class CurveRecorder(BaseCallback):
         bottom.set_xlabel("env step")
         bottom.legend(loc="upper left", fontsize="small")
         figure.tight_layout()
-        figure.savefig(path, dpi=100)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=100)
         plt.close(figure)
 
 

@@ -22,6 +22,7 @@ from mtl_gym.spec import Configurable
 
 from ..common.deploy import check_fits
 from ..common.masking import check_masks, masked_argmax
+from ..common.serialization import load_agent
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class PPOScheduler(Configurable):
             path = self.hyperparameters.agent
             if path is None:
                 raise ValueError("method ppo needs a trained agent (--agent DIR/agent.zip or ppo:agent=PATH)")
-            self.agent = MaskablePPO.load(str(path), device="cpu")
+            self.agent = load_agent(MaskablePPO, path)
         check_fits(self.agent, env)
         self.agent.policy.set_training_mode(False)
         self.rng = np.random.default_rng(seed)

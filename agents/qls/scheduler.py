@@ -12,6 +12,7 @@ import numpy as np
 from mtl_gym.env import MTLSchedulingEnv
 from mtl_gym.spec import Configurable
 
+from ..common.serialization import load_agent
 from .qls import QLS
 
 
@@ -39,7 +40,7 @@ class QLSScheduler(Configurable):
             path = self.hyperparameters.agent
             if path is None:
                 raise ValueError("method qls needs a trained agent (--agent DIR/agent.zip or qls:agent=PATH)")
-            self.agent = QLS.load(str(path), device="cpu")
+            self.agent = load_agent(QLS, path)  # never unpickles: a legacy SB3 zip needs trust
         expected, got = self.agent.observation_space.shape, env.observation_space.shape
         if expected != got or self.agent.action_space.n != env.action_space.n:
             raise ValueError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,11 +10,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
+from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
 
 from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
 from ..common.curves import CurveRecorder
+from ..common.serialization import save_agent
 
 
 @dataclass
@@ -89,11 +90,11 @@ def train_agent(
     start = time.perf_counter()
     agent.learn(config.timesteps, callback=[recorder, *callbacks], progress_bar=progress_bar)
     wall_s = time.perf_counter() - start
-    agent.save(out / "agent.zip")
+    save_agent(agent, out / "agent.zip")
     recorder.write_csv(out / "curves.csv")
     recorder.plot(out / "curves.png", env.suite.names)
     record = {"config": asdict(config), "wall_s": wall_s}
     if hasattr(agent, "explorer"):
         record["exploration"] = agent.explorer.stats()
-    (out / "config.json").write_text(json.dumps(record, indent=2))
+    atomic_write_json(out / "config.json", record, allow_nan=True)  # written last: marks the folder complete
     return record

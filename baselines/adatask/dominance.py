@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from mtl_gym.io import atomic_path
+
 DOMINANCE = 0.8
 BALANCE_MARGIN = 0.1
 BUCKET_EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -110,7 +112,8 @@ def plot_dominance(report: dict, path: str | Path | None = None):
     axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize="small")
     figure.tight_layout()
     if path is not None:
-        figure.savefig(path)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary)
     return figure
 
 

@@ -10,6 +10,7 @@ from mtl_gym.data import TaskSuite
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import (
     ModelFactory,
+    NonFiniteLossError,
     OptimizerFactory,
     RunRecorder,
     RunResult,
@@ -46,10 +47,15 @@ def run_joint(
         suite, model or ModelConfig(), trainer or TrainerConfig(), first_model_seed(seed), optimizer, backward
     )
     method.attach(runner)
+    extra = {}
     while runner.budget.total < budget:
-        method.step(runner)
+        try:
+            method.step(runner)
+        except NonFiniteLossError as err:  # as run_schedule: the run ends, the result records it
+            extra["non_finite"] = {"task": err.task_name, "value": err.value, "budget": runner.budget.total}
+            break
         recorder.after_step(runner)
-    result = recorder.result(runner, label or method.name, seed, [], {"weights": method.weights})
+    result = recorder.result(runner, label or method.name, seed, [], {"weights": method.weights, **extra})
     if after_training is not None:
         after_training(runner)
     return result

@@ -16,10 +16,14 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from ..agents.algorithms import algorithm as agent_kind
+from ..agents.common.serialization import UNTRUSTED, AgentFileError, agent_file_kind, load_agent, save_agent
 from ..agents.qls import train_agent
+from ..io import atomic_write_text
 from ..provenance import provenance
 from ..stats import render_markdown
 from .aggregate import ranking_note, write_aggregates
+from .claims import Claims, wait_for
 from .config import BenchConfig
 from .execute import run_trials
 from .pareto import pareto_summary, write_pareto
@@ -30,17 +34,24 @@ from .transfer import held_out_tasks, run_transfer
 from .trials import agent_algorithm, check_methods, load_record, suite_of, trial_grid
 
 
-def run_bench(config: BenchConfig, out: str | Path, progress: bool = True) -> dict:
+def run_bench(config: BenchConfig, out: str | Path, progress: bool = True, trust_agent: bool = False) -> dict:
     """Run (or finish) the sweep of ``config`` in ``out``, then write every report (see
-    :func:`render`); with ``--transfer``, run and write the transfer table too."""
+    :func:`render`); with ``--transfer``, run and write the transfer table too. ``trust_agent``
+    allows a legacy (pickle-based) Stable-Baselines3 agent file, which is loaded once and converted.
+
+    Every file is written atomically, so a rerun after a kill redoes exactly what is missing; several
+    processes may share ``out`` (claim files split the trials and the agent training); Ctrl-C raises
+    :class:`~mtl_gym.bench.execute.Interrupted` after keeping the finished trials."""
     check_methods(config)
     if config.transfer:
         held_out_tasks(config, suite_of(config))  # an unknown task fails here, before any trial
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({**asdict(config), "provenance": provenance()}, indent=2))
+    atomic_write_text(
+        out / "config.json", json.dumps({**asdict(config), "provenance": provenance()}, indent=2)
+    )
     algorithms = dict.fromkeys(filter(None, map(agent_algorithm, config.methods)))
-    agents = {a: qls_agent(config, out / agent_folder(a), progress, a) for a in algorithms}
+    agents = {a: qls_agent(config, out / agent_folder(a), progress, a, trust_agent) for a in algorithms}
     trials = trial_grid(config, agents)
     records = run_trials(config, trials, out, progress)
     report = render(config, records, out)
@@ -95,7 +106,7 @@ def write_index(out: Path, report: dict, finished: int, total: int) -> None:
     lines += [f"- [{name}]({name}): {what}" for name, what in OUTPUTS.items() if (out / name).is_file()]
     for key, title in (("table", "Test accuracy"), ("aggregate", "Aggregates"), ("ranking", "Ranking")):
         lines += ["", f"## {title}", "", report[key]]
-    (out / "report.md").write_text("\n".join(lines))
+    atomic_write_text(out / "report.md", "\n".join(lines))
 
 
 def render(config: BenchConfig, records: list[dict], out: Path) -> dict:
@@ -132,14 +143,44 @@ def agent_folder(algorithm: str) -> str:
     return "agent" if algorithm == "qls" else f"agent-{algorithm}"
 
 
-def qls_agent(config: BenchConfig, folder: Path, progress: bool, algorithm: str = "qls") -> str:
+def qls_agent(
+    config: BenchConfig, folder: Path, progress: bool, algorithm: str = "qls", trust_agent: bool = False
+) -> str:
     """The agent for method ``algorithm`` (qls, ppo): for qls the configured one if any, else one
-    trained here (``BenchConfig.agent_config``), kept in ``folder`` and reused by a rerun."""
+    trained here (``BenchConfig.agent_config``), kept in ``folder`` and reused by a rerun. Nothing is
+    unpickled: a legacy Stable-Baselines3 zip (given, or found in ``folder``) is refused unless
+    ``trust_agent``, then converted once to the safe format that the trials load. Training is
+    claimed (:mod:`.claims`), so a second process on the same output waits for it; a folder without
+    ``config.json`` (written last) is an interrupted training and is redone."""
+    path = folder / "agent.zip"
+    cls = agent_kind(algorithm).cls
     if config.agent and algorithm == "qls":
-        return config.agent
+        given = Path(config.agent)
+        if _agent_kind(given, "--agent", trust_agent) == "safe":
+            return config.agent
+        # Trusted: converted once (the same file is reused by a rerun).
+        save_agent(load_agent(cls, given, trust=True), folder / "trusted.zip")
+        return str((folder / "trusted.zip").resolve())
     agent_config = config.agent_config(algorithm)
-    if not (folder / "agent.zip").exists():
-        train_agent(agent_config, folder, progress_bar=progress)
-    elif json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):
+    claims = Claims()
+    try:
+        if not wait_for(lambda: (folder / "config.json").is_file(), claims, folder):
+            train_agent(agent_config, folder, progress_bar=progress)
+    finally:
+        claims.release_all()
+    if json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):
         raise ValueError(f"{folder} holds an agent trained with other settings; use a new output folder")
-    return str((folder / "agent.zip").resolve())
+    if _agent_kind(path, str(path), trust_agent) == "legacy":  # written by an older mtl-gym
+        save_agent(load_agent(cls, path, trust=True), path)
+    return str(path.resolve())
+
+
+def _agent_kind(path: Path, name: str, trust: bool) -> str:
+    """``safe`` or ``legacy`` (the latter only with ``trust``); a ValueError naming ``name`` otherwise."""
+    try:
+        kind = agent_file_kind(path)
+    except AgentFileError as err:
+        raise ValueError(f"{name}: {err.reason}") from None
+    if kind == "legacy" and not trust:
+        raise ValueError(f"{name}: {UNTRUSTED}")
+    return kind

@@ -8,6 +8,7 @@ import ast
 import inspect
 import itertools
 import json
+import re
 import textwrap
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -247,4 +248,11 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     if args.max_len is not None:
         given["suite_options"] = {**given.get("suite_options", base.suite_options), "max_len": args.max_len}
     model = {**base.model, **given.get("model", {}), **parse_assignments(args.model_option, "--model-option")}
-    return replace(base, **{**given, "model": model})
+    try:
+        return replace(base, **{**given, "model": model})
+    except ValueError as err:
+        # Name the flag the user typed, not the field, for a value that came from a flag.
+        def flag(match: re.Match) -> str:
+            return f"--{match[1].replace('_', '-')}" if match[1] in given else match[0]
+
+        raise ValueError(re.sub(r"BenchConfig\.(\w+)", flag, str(err))) from None

@@ -4,11 +4,12 @@ for every method, so a method can be read against the front the plain sweep trac
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from mtl_gym.io import atomic_write_json
+
 from .config import BenchConfig
-from .plots import new_figure
+from .plots import new_figure, save_figure
 
 
 def pareto_summary(summary: dict, config: BenchConfig) -> dict:
@@ -35,7 +36,7 @@ def pareto_summary(summary: dict, config: BenchConfig) -> dict:
 def write_pareto(pareto: dict, out: Path) -> None:
     """``pareto.json`` and ``pareto.png``: the sweep as a dashed line labelled by A's share, methods
     as markers."""
-    (out / "pareto.json").write_text(json.dumps(pareto, indent=2))
+    atomic_write_json(out / "pareto.json", pareto, allow_nan=True)
     a, b = pareto["tasks"]
     sweep = [p for p in pareto["points"] if p["ratio"] is not None]
     figure = new_figure(6, 5)
@@ -51,4 +52,4 @@ def write_pareto(pareto: dict, out: Path) -> None:
     axis.set_xlabel(f"{a} test accuracy")
     axis.set_ylabel(f"{b} test accuracy")
     axis.legend(fontsize="small")
-    figure.savefig(out / "pareto.png")
+    save_figure(figure, out / "pareto.png")

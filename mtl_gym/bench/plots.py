@@ -3,7 +3,6 @@ task choices over the run. Drawn on bare Agg figures, so no pyplot state or disp
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mtl_gym.baselines.adatask import draw_dominance, mean_report
+from mtl_gym.io import atomic_path, atomic_write_json
 
 from ..methods import METHODS
 from .tables import runs_at
@@ -24,6 +24,12 @@ def new_figure(width: float, height: float) -> Figure:
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Drawn to a temporary file beside ``path``, then renamed: a kill mid-plot leaves no broken PNG."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary)
 
 
 def plot_curves(summary: dict, records: list[dict], methods: list[str], path: Path) -> None:
@@ -49,7 +55,7 @@ def plot_curves(summary: dict, records: list[dict], methods: list[str], path: Pa
         axis.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncol=min(5, len(labels)), fontsize="small")
-    figure.savefig(path)
+    save_figure(figure, path)
 
 
 def trains_every_task(method: str) -> bool:
@@ -98,7 +104,7 @@ def plot_timelines(summary: dict, records: list[dict], methods: list[str], path:
     }
     labels, handles = list(legends), list(legends.values())
     figure.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize="small")
-    figure.savefig(path)
+    save_figure(figure, path)
     return True
 
 
@@ -113,7 +119,7 @@ def write_dominance(summary: dict, records: list[dict], methods: list[str], out:
             reports[method] = mean_report([run["extra"]["dominance"] for run in runs])
     if not reports:
         return False
-    (out / "dominance.json").write_text(json.dumps(reports, indent=2))
+    atomic_write_json(out / "dominance.json", reports, allow_nan=True)
     first = next(iter(reports.values()))
     layers, legend_rows = len(first["layers"]) + 1, math.ceil((len(first["tasks"]) + 2) / 3)
     figure = new_figure(9, (0.35 * layers + 0.8) * len(reports) + 0.25 * legend_rows + 0.4)
@@ -123,5 +129,5 @@ def write_dominance(summary: dict, records: list[dict], methods: list[str], out:
         axis.set_title(f"{method}: rAU of the shared parameters at the end of training", fontsize="medium")
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncol=3, fontsize="small")
-    figure.savefig(out / "dominance.png")
+    save_figure(figure, out / "dominance.png")
     return True

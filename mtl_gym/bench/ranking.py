@@ -5,10 +5,11 @@ and each method's share of wins and mean rank are reported alongside its rank at
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from mtl_gym.io import atomic_write_json, atomic_write_text
 
 TIE = 1e-9
 """Utilities this close are equal: accuracies that average to the same value may differ in rounding."""
@@ -48,7 +49,7 @@ def _ranks(utility: np.ndarray) -> np.ndarray:
 def write_ranking(ranking: dict, out: Path, note: str = "") -> str:
     """``ranking.json`` and ``ranking.md`` (methods by win share, then ``note``: how many seeds the
     win rates rest on, and whether the leaders are separated); returns the Markdown."""
-    (out / "ranking.json").write_text(json.dumps({**ranking, "note": note}, indent=2))
+    atomic_write_json(out / "ranking.json", {**ranking, "note": note}, allow_nan=True)
     methods = sorted(ranking["methods"].items(), key=lambda item: -item[1]["win_share"])
     lines = [
         f"Utility-robust ranking over {ranking['weightings']} task weightings ~ {ranking['distribution']} "
@@ -64,5 +65,5 @@ def write_ranking(ranking: dict, out: Path, note: str = "") -> str:
     if note:
         lines += ["", note]
     markdown = "\n".join(lines) + "\n"
-    (out / "ranking.md").write_text(markdown)
+    atomic_write_text(out / "ranking.md", markdown)
     return markdown

@@ -5,12 +5,12 @@ cell is the mean test accuracy over seeds at that rate ± the half-width of its 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import statistics
 from pathlib import Path
 
 from mtl_gym.bench.stats import format_ci, mean_ci
+from mtl_gym.io import atomic_path, atomic_write_json, atomic_write_text
 
 AVERAGE = "average"
 
@@ -123,8 +123,8 @@ def write_tables(
             for c, cell in entry["cells"].items()
         ]
     markdown = "\n".join(lines) + "\n"
-    (out / f"{stem}.md").write_text(markdown)
-    with open(out / f"{stem}.csv", "w", newline="") as handle:
+    atomic_write_text(out / f"{stem}.md", markdown)
+    with atomic_path(out / f"{stem}.csv") as temporary, open(temporary, "w", newline="") as handle:
         # A missing CI (one seed) is written as an empty field.
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -136,7 +136,7 @@ def write_tables(
         "best": best,
         "methods": {m: summary["methods"][m] for m in methods},
     }
-    (out / f"{stem}.json").write_text(json.dumps(table, indent=2))
+    atomic_write_json(out / f"{stem}.json", table, allow_nan=True)
     return markdown
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from mtl_gym.data import TaskSuite, load_suite
+from mtl_gym.io import atomic_write_json
 from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.training import RunResult, TrainerConfig
@@ -141,9 +141,7 @@ def load_record(out: Path, trial: Trial, params: dict) -> dict | None:
 
 
 def save_record(out: Path, trial: Trial, record: dict) -> None:
-    # Written whole then renamed, so an interrupted write never leaves a file a rerun would skip.
-    path = trial_path(out, trial)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
-    partial.write_text(json.dumps(record, indent=1))
-    os.replace(partial, path)
+    # Written whole to a unique temporary file, then renamed, so an interrupted write never leaves a
+    # file a rerun would skip, and concurrent writers (threads, processes, Ray) never share a name.
+    # A run stopped by a non-finite loss records the NaN (``extra.non_finite.value``), hence allow_nan.
+    atomic_write_json(trial_path(out, trial), record, indent=1, allow_nan=True)

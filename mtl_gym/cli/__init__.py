@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130
+"""Exit status after Ctrl-C, the shell's 128 + SIGINT."""
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
@@ -43,3 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"mtl-gym: error: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt as err:
+        # One line, no traceback; a bench says how many trials it kept (bench.execute.Interrupted).
+        message = getattr(err, "message", "interrupted; files already written are kept, rerun to resume")
+        print(f"mtl-gym: {message}", file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from None

@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> None:
     from ..data import load_suite
     from ..env import run_schedule
 
+    for flag in ("timesteps", "budget", "seeds"):
+        if getattr(args, flag) < 1:
+            raise ValueError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     set_threads(args)
     start = time.perf_counter()
     suite = load_suite(args.suite, args.data_dir, **suite_options(args))

@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--agent", default=None, help="a trained agent.zip, for --method qls or ppo")
     parser.add_argument(
+        "--trust-agent",
+        action="store_true",
+        help="allow a legacy Stable-Baselines3 --agent zip, whose loading unpickles and can run code in it",
+    )
+    parser.add_argument(
         "--kd",
         choices=["joint", "sequential", "scheduled"],
         help="asynchronous convergence via KD (Async-KD §3) on top of the scheduler: converged tasks are "
@@ -43,7 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     add_model_options(parser)
     add_run_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON (a run stopped by a non-finite loss prints it too, with the value as "
+        "NaN or Infinity under non_finite, then exits 2)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -54,9 +64,10 @@ def run(args: argparse.Namespace) -> None:
     from ..spec import parse_assignments
     from ..training import TrainerConfig
 
-    METHODS.parse(args.method, args.optimizer)  # a typo fails before the suite loads
+    parsed = METHODS.parse(args.method, args.optimizer)  # a typo fails before the suite loads
     if args.budget < 1:
         raise ValueError(f"--budget must be at least 1, got {args.budget}")
+    agent = load_agent_flag(args.agent, args.trust_agent) if parsed.kind == "agent" and args.agent else None
     set_threads(args)
     suite = load_suite(args.suite, args.data_dir, **suite_options(args))
     result = run_method(
@@ -68,11 +79,19 @@ def run(args: argparse.Namespace) -> None:
         trainer=TrainerConfig.of(parse_assignments(args.trainer, "--trainer")),
         env_config=EnvConfig.of(parse_assignments(args.env, "--env")),
         optimizer=args.optimizer,
-        agent=args.agent,
+        agent=agent,
         kd=(args.kd, args.kd_order) if args.kd else None,
     )
     if args.json:
         print(result.to_json())
+    if "non_finite" in result.extra:
+        stop = result.extra["non_finite"]
+        lr = TrainerConfig.of(parse_assignments(args.trainer, "--trainer")).lr
+        raise ValueError(
+            f"training stopped after {stop['budget']} task-minibatches: task {stop['task']!r} had a "
+            f"non-finite loss ({stop['value']}); lower the learning rate (--trainer lr=..., now {lr:g})"
+        )
+    if args.json:
         return
     print(
         f"{result.method} on {result.suite}, seed {result.seed}, budget {result.budget}: {result.wall_s:.1f} s"
@@ -84,3 +103,23 @@ def run(args: argparse.Namespace) -> None:
             f"{metrics['best_dev_acc']:>10.3f}{metrics['test_acc']:>10.3f}"
         )
     print(f"average test accuracy {result.avg_test_acc:.3f}, dev {result.avg_dev_acc:.3f}")
+    if result.diverged:
+        # The task whose loss rose most, relative to its start.
+        task, loss = max(
+            result.training_loss.items(), key=lambda item: item[1]["final"] / max(item[1]["initial"], 1e-12)
+        )
+        print(
+            f"diverged: task {task!r}'s training loss ended above its start ({loss['initial']:.3g} -> "
+            f"{loss['final']:.3g}); the results are likely near chance, try a lower --trainer lr=..."
+        )
+
+
+def load_agent_flag(path: str, trust: bool):
+    """The QLS agent of ``--agent PATH``; a one-line error naming the flag if it cannot be loaded."""
+    from ..agents.common.serialization import AgentFileError, load_agent
+    from ..agents.qls import QLS
+
+    try:
+        return load_agent(QLS, path, trust=trust)
+    except AgentFileError as err:
+        raise ValueError(f"--agent {path}: {err.reason}") from None

@@ -127,6 +127,8 @@ def config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> None:
     from ..agents.qls import train_agent
 
+    if args.timesteps < 1:
+        raise ValueError(f"--timesteps must be at least 1, got {args.timesteps}")
     set_threads(args)
     config = config_from_args(args)
     record = train_agent(config, args.out, progress_bar=not args.quiet)

@@ -17,6 +17,7 @@ from pathlib import Path
 from torch import nn
 
 from ..data import TaskSuite
+from ..io import atomic_write_json
 from ..training import Trainer, TrainerConfig, seed_everything
 
 ModelFactory = Callable[[TaskSuite], nn.Module]
@@ -82,7 +83,6 @@ def reference_accuracies(
         single_task_accuracy(suite, t, model_factory, config, budget, seed, eval_every)
         for t in range(len(suite))
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "suite": suite.name,
         "tasks": suite.names,
@@ -90,5 +90,6 @@ def reference_accuracies(
         "budget": budget,
         "accuracies": accuracies,
     }
-    path.write_text(json.dumps(record, indent=2))
+    # Atomic: concurrent runs computing the same reference never read a half-written cache file.
+    atomic_write_json(path, record, allow_nan=True)
     return accuracies

@@ -47,7 +47,8 @@ def run_schedule(
     """Train a fresh model (seeded by ``seed``) until ``budget`` task-minibatches are spent or a
     rule ends the episode, evaluating the full dev split ``evaluations`` times along the way (or
     as ``recorder`` says). ``after_training`` gets the trainer with the final model, e.g. to keep
-    or probe its encoder."""
+    or probe its encoder. A non-finite training loss ends the run early: the result's
+    ``extra["non_finite"]`` says which task, its loss and the budget spent, and ``diverged`` is set."""
     recorder = recorder or RunRecorder(suite, budget, evaluations)
     config = EnvConfig.of(env_config)
     observe = config.observe and getattr(scheduler, "uses_observation", True)
@@ -58,17 +59,21 @@ def run_schedule(
     observation, info = env.reset(seed=seed)
     if hasattr(scheduler, "reset"):
         scheduler.reset(env, seed)
-    actions = []
+    actions, non_finite = [], None
     while env.trainer.budget.total < budget:
         action = scheduler(observation, info)
         observation, _, terminated, truncated, info = env.step(action)
         actions.append(int(action))
         recorder.after_step(env.trainer)
         if "nan_loss" in info:
-            raise FloatingPointError(f"run stopped: non-finite loss in {info['nan_loss']}")
+            # Stopped, not raised: the result records where (task, value, budget) and the metrics so far.
+            non_finite = {**info["nan_loss"], "budget": env.trainer.budget.total}
+            break
         if terminated or truncated:
             break
     extra = {k: v for rule in env.rules for k, v in rule.info().items()}
+    if non_finite is not None:
+        extra["non_finite"] = non_finite
     result = recorder.result(env.trainer, method, seed, actions, extra)
     if after_training is not None:
         after_training(env.trainer)

@@ -5,6 +5,7 @@ bench harness call it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..baselines.adatask import AdaTaskBackward
 from ..baselines.joint import run_joint
@@ -26,7 +27,7 @@ def run_method(
     trainer: TrainerConfig | dict | None = None,
     env_config: EnvConfig | dict | None = None,
     optimizer: str = "adam",
-    agent: str | None = None,
+    agent: Any = None,
     rules: Sequence[Rule] = (),
     kd: tuple[str, str | None] | None = None,
     evaluations: int = 10,
@@ -34,7 +35,8 @@ def run_method(
 ) -> RunResult:
     """Train a fresh model under the spec ``method`` (``NAME[:ARGS][+OPTIMIZER[:ARGS]]``, see
     ``mtl-gym methods``) for ``budget`` task-minibatches. ``optimizer`` applies when the spec has no
-    suffix; ``agent`` is the trained agent of ``qls`` or ``ppo`` when its spec names none. ``kd`` = (setting,
+    suffix; ``agent`` is the trained agent of ``qls`` or ``ppo`` when its spec names none (a path to
+    its agent.zip, loaded without unpickling, or an agent object already loaded). ``kd`` = (setting,
     order) adds the Async-KD rules to a scheduler (built with the same model, trainer and optimizer,
     so the ``easy`` pre-run matches). Under ``adatask`` and ``adam-rau`` the result's
     ``extra["dominance"]`` holds the rAU report of the dense shared parameters. ``after_training``

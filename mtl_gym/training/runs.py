@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,7 +72,15 @@ class RunResult:
     curves: list[dict] = field(default_factory=list)
     """Periodic full-dev evaluations: budget spent and per-task dev accuracy."""
     extra: dict = field(default_factory=dict)
-    """What rules report at the end (e.g. convergence steps)."""
+    """What rules report at the end (e.g. convergence steps); ``non_finite`` = {task, value, budget}
+    when a non-finite training loss stopped the run early (the metrics are of the model at that point)."""
+    diverged: bool = False
+    """Some task's training loss ended above where it started (its last ``LOSS_WINDOW`` minibatch
+    losses average over ``DIVERGENCE_MARGIN`` above its first), or a loss went non-finite: the
+    learning rate is likely too high, and the results are near chance."""
+    training_loss: dict = field(default_factory=dict)
+    """Per task trained: ``initial`` (its first minibatch loss) and ``final`` (mean of its last
+    ``LOSS_WINDOW``)."""
 
     def summary(self) -> dict:
         """The JSON of ``mtl-gym run --json``: everything but the trace and curves."""
@@ -83,6 +91,17 @@ class RunResult:
 
     def to_json(self, full: bool = False) -> str:
         return json.dumps(dataclasses.asdict(self) if full else self.summary(), indent=2)
+
+
+LOSS_WINDOW = 10
+"""Minibatch losses per task averaged for the final training loss of a run."""
+DIVERGENCE_MARGIN = 0.1
+"""How far (relative) above its first loss a task's final loss must end for the run to count as diverged."""
+
+
+def diverging(loss: dict[str, float]) -> bool:
+    """Whether a task's ``final`` training loss ended over ``DIVERGENCE_MARGIN`` above its ``initial``."""
+    return not loss["final"] <= loss["initial"] * (1 + DIVERGENCE_MARGIN)
 
 
 class RunRecorder:
@@ -109,10 +128,14 @@ class RunRecorder:
         self.steps = 0
         self.best = dict.fromkeys(suite.names, 0.0)
         self.curves: list[dict] = []
+        self.first_losses: dict[int, float] = {}
+        self.last_losses: dict[int, deque] = {}
+        self._seen_step = None
         self.start = time.perf_counter()
 
     def after_step(self, trainer: Trainer) -> None:
         self.steps += 1
+        self._track_losses(trainer)
         if self.every_steps is not None:
             due = self.steps % self.every_steps == 0
         else:
@@ -130,6 +153,23 @@ class RunRecorder:
             point["test_acc"] = {n: m.accuracy for n, m in trainer.evaluate("test").items()}
         self.curves.append(point)
 
+    def _track_losses(self, trainer: Trainer) -> None:
+        step = getattr(trainer, "last_step", None)
+        if step is None or step is self._seen_step:
+            return
+        self._seen_step = step
+        for task, loss in zip(step.tasks, step.losses, strict=True):
+            self.first_losses.setdefault(task, loss)
+            self.last_losses.setdefault(task, deque(maxlen=LOSS_WINDOW)).append(loss)
+
+    def training_loss(self) -> dict[str, dict[str, float]]:
+        """Per task trained, ``initial``: its first minibatch loss (the one step where a too-high
+        learning rate has not yet blown the model up), and ``final``: the mean of its last ``LOSS_WINDOW``."""
+        return {
+            self.suite.names[t]: {"initial": first, "final": float(np.mean(self.last_losses[t]))}
+            for t, first in sorted(self.first_losses.items())
+        }
+
     def _track(self, dev: dict) -> None:
         for name, metrics in dev.items():
             self.best[name] = max(self.best[name], metrics.accuracy)
@@ -145,6 +185,9 @@ class RunRecorder:
         self._track(dev)
         names = self.suite.names
         counts = Counter(actions) if actions else dict(enumerate(trainer.budget.per_task))
+        self._track_losses(trainer)
+        loss = self.training_loss()
+        diverged = "non_finite" in extra or any(diverging(task) for task in loss.values())
         return RunResult(
             suite=self.suite.name,
             method=method,
@@ -158,4 +201,6 @@ class RunRecorder:
             actions=actions,
             curves=self.curves,
             extra=extra,
+            diverged=diverged,
+            training_loss=loss,
         )

@@ -146,6 +146,8 @@ class Trainer:
         self.budget = Budget([0] * len(suite), [0] * len(suite))
         self.loss_functions: list[LossFunction] = [supervised_loss] * len(suite)
         self.device = next(model.parameters()).device
+        self.last_step: StepResult | None = None
+        """The latest step's tasks and losses (for :class:`~mtl_gym.training.runs.RunRecorder`)."""
 
     def next_batch(self, task_index: int) -> Batch:
         self._check_task(task_index)
@@ -180,7 +182,8 @@ class Trainer:
         for task_index, batch in zip(tasks, batches, strict=True):
             self.budget.per_task[task_index] += 1
             self.budget.samples[task_index] += len(batch)
-        return StepResult(list(tasks), values)
+        self.last_step = StepResult(list(tasks), values)
+        return self.last_step
 
     def evaluate(self, split: str = "dev", tasks: list[int] | None = None) -> dict[str, TaskMetrics]:
         return evaluate(self.model, self.suite, split, tasks, self.config.eval_batch_size)
