@@ -61,8 +61,11 @@ def run_method(
                 *rules,
                 *make_kd_rules(*kd, suite, seed=seed, budget=budget, env_config=env_config, **options),
             ]
-        if parsed.kind == "agent" and scheduler.hyperparameters.agent is None and agent is not None:
-            scheduler = type(scheduler)(agent)
+        if parsed.kind == "agent":
+            if scheduler.hyperparameters.agent is None and agent is not None:
+                scheduler = scheduler.with_agent(agent)
+            # The agent's config.json fixes the observation settings of the env it is deployed in.
+            env_config = scheduler.env_config(env_config)
         result = run_schedule(
             scheduler,
             suite,
