@@ -20,11 +20,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_suite_options(parser)
     parser.add_argument("--timesteps", type=int, required=True, help="env steps of agent training")
     parser.add_argument(
-        "--out", required=True, help="folder for agent.zip, curves.csv, curves.png, config.json"
+        "--out",
+        required=True,
+        help="folder for agent.zip, config.json, curves.csv|png, SB3's progress.csv (and best_agent.zip, "
+        "evaluations.csv with --eval-every)",
     )
     add_model_options(parser)
     parser.add_argument(
         "--exploration", default="boltzmann-gumbel", help="boltzmann-gumbel, boltzmann or epsilon-greedy"
+    )
+    parser.add_argument(
+        "--agent-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a TrainAgentConfig field of the agent, e.g. tau=0.1, learning_rate=3e-3, "
+        'exploration_kwargs={"c":2}; repeatable',
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=0,
+        help="env steps between evaluations of the deployed policy, which keep best_agent.zip (0: none)",
+    )
+    parser.add_argument(
+        "--eval-budget", type=int, default=200, help="task-minibatches of each evaluation run"
     )
     parser.add_argument("--seed", type=int, default=0)
     add_run_options(parser)
@@ -45,10 +65,16 @@ def run(args: argparse.Namespace) -> None:
         trainer=parse_assignments(args.trainer, "--trainer"),
         timesteps=args.timesteps,
         exploration=args.exploration,
+        eval_every=args.eval_every,
+        eval_budget=args.eval_budget,
         seed=args.seed,
+    )
+    config = TrainAgentConfig.of(
+        {**config.to_dict(), **parse_assignments(args.agent_option, "--agent-option")}
     )
     record = train_agent(config, args.out, progress_bar=not args.quiet)
     print(
         f"trained for {args.timesteps} env steps in {record['wall_s']:.1f} s; "
-        f"wrote {args.out}/agent.zip, curves.csv, curves.png, config.json"
+        f"wrote {args.out}/agent.zip, config.json, curves.csv, curves.png, progress.csv"
+        + (", best_agent.zip, evaluations.csv" if config.eval_every else "")
     )
