@@ -141,6 +141,7 @@ def test_training_logs_into_out_and_nowhere_else(trained):
     with (out / "progress.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert rows and "exploration/q_spread" in rows[0] and "train/q_mean" in rows[0]
+    assert "rollout/exploration_rate" not in rows[0]  # SB3's epsilon, which QLS does not use
     assert any(row["exploration/beta_mean"] for row in rows)
     assert list(trained["cwd"].iterdir()) == [] and list(trained["temp"].iterdir()) == []
 

@@ -45,6 +45,7 @@ class DeployedEvalCallback(BaseCallback):
             raise ValueError("evaluation needs at least one seed")
         self.run, self.out, self.every, self.seeds = run, Path(out), every, list(seeds)
         self.deploy = dict(deploy or {})
+        QLSScheduler(**self.deploy)  # bad deployment settings fail now, not at the first evaluation
         self.best = -np.inf
         self.rows: list[dict] = []
 

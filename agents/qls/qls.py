@@ -141,6 +141,12 @@ class QLS(DQN):
                 infos[i][MASK_KEY] = masks[i]
         super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
 
+    def _on_step(self) -> None:
+        # SB3 DQN's target update; it also logs its epsilon schedule, which QLS does not use.
+        super()._on_step()
+        for values in (self.logger.name_to_value, self.logger.name_to_count, self.logger.name_to_excluded):
+            values.pop("rollout/exploration_rate", None)
+
     # -- learning -------------------------------------------------------------------------------
 
     def td_target(self, replay_data: MaskableReplayBufferSamples) -> torch.Tensor:

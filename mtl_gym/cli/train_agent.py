@@ -37,15 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a TrainAgentConfig field of the agent, e.g. tau=0.1, learning_rate=3e-3, "
         'exploration_kwargs={"c":2}; repeatable',
     )
-    parser.add_argument(
-        "--eval-every",
-        type=int,
-        default=0,
-        help="env steps between evaluations of the deployed policy, which keep best_agent.zip (0: none)",
-    )
-    parser.add_argument(
-        "--eval-budget", type=int, default=200, help="task-minibatches of each evaluation run"
-    )
+    evaluation = {
+        "--eval-every": (
+            0,
+            "env steps between evaluations of the deployed policy, which keep best_agent.zip",
+        ),
+        "--eval-budget": (200, "task-minibatches of each evaluation run"),
+    }
+    for flag, (default, text) in evaluation.items():
+        parser.add_argument(flag, type=int, default=default, help=f"{text} (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     add_run_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
