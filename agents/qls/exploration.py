@@ -33,21 +33,57 @@ class BoltzmannGumbel(Exploration):
     """Boltzmann-Gumbel exploration (Cesa-Bianchi et al. 2017, "Boltzmann Exploration Done Right"),
     as QLS §4.3 uses it: a = argmax_a Q(s, a) + beta_a Z_a with Z_a ~ Gumbel(0, 1) drawn
     independently and beta_a = C / sqrt(N_a), N_a the times a was played. An allowed action not yet
-    played is played first, since its beta is unbounded."""
+    played is played first, since its beta is unbounded.
 
-    def __init__(self, n_actions: int, rng: np.random.Generator, c: float = 1.0):
+    ``scale="q-spread"`` (the default) reads C in units of the running spread of Q across actions:
+    an exponential moving average (weight ``1 - spread_decay`` on the newest) of the per-state std
+    of Q over the allowed actions. ``scale="absolute"`` reads C in units of Q, as the paper does;
+    then the same C is near-greedy or near-random depending on the reward's scale (the paper's
+    reward puts Q in the hundreds, loss-decrease near zero)."""
+
+    SCALES = ("q-spread", "absolute")
+
+    def __init__(
+        self,
+        n_actions: int,
+        rng: np.random.Generator,
+        c: float = 1.0,
+        scale: str = "q-spread",
+        spread_decay: float = 0.99,
+    ):
         super().__init__(n_actions, rng)
         if c <= 0:
             raise ValueError(f"Boltzmann-Gumbel C must be positive, got {c}")
+        if scale not in self.SCALES:
+            raise ValueError(f"Boltzmann-Gumbel scale must be one of {self.SCALES}, got {scale!r}")
+        if not 0 <= spread_decay < 1:
+            raise ValueError(f"Boltzmann-Gumbel spread_decay must be in [0, 1), got {spread_decay}")
         self.c = c
+        self.scale = scale
+        self.spread_decay = spread_decay
+        self.spread = 0.0
+        """Running spread of Q across allowed actions (0 until a state with two allowed actions)."""
         self.counts = np.zeros(n_actions, dtype=np.int64)
+
+    def unit(self) -> float:
+        """What C multiplies: 1 (absolute), else the running Q spread (1 while it is still 0)."""
+        return self.spread if self.scale == "q-spread" and self.spread > 0 else 1.0
 
     def betas(self) -> np.ndarray:
         with np.errstate(divide="ignore"):
-            return self.c / np.sqrt(self.counts)
+            return self.c * self.unit() / np.sqrt(self.counts)
+
+    def observe_spread(self, q_values: np.ndarray, masks: np.ndarray) -> None:
+        rows = masks.sum(axis=-1) >= 2
+        if not rows.any():
+            return
+        spread = float(np.nanstd(np.where(masks[rows], q_values[rows], np.nan), axis=-1).mean())
+        decay = self.spread_decay if self.spread > 0 else 0.0
+        self.spread = decay * self.spread + (1 - decay) * spread
 
     def choose(self, q_values: np.ndarray, masks: np.ndarray, progress_remaining: float) -> np.ndarray:
         check_masks(masks)
+        self.observe_spread(q_values, masks)
         unplayed = masks & (self.counts == 0)
         noise = self.rng.gumbel(size=q_values.shape)
         scores = q_values + np.where(unplayed, 0.0, self.betas() * noise)
@@ -61,6 +97,7 @@ class BoltzmannGumbel(Exploration):
         played = self.counts > 0
         return {
             "beta_mean": float(self.betas()[played].mean()) if played.any() else float("inf"),
+            "q_spread": self.spread,
             "min_action_count": float(self.counts.min()),
             "max_action_count": float(self.counts.max()),
         }

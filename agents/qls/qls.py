@@ -27,16 +27,23 @@ from ..common.buffers import MaskableReplayBuffer, MaskableReplayBufferSamples
 from ..common.masking import MASK_KEY, env_action_masks, masked_argmax, random_allowed
 from .exploration import EXPLORATIONS, Exploration
 
+TAU = 0.1
+"""Default soft target update rate (Polyak weight of the online net, every env step); measured in
+``benchmarks/qls_td.py`` (README, "Agents: QLS")."""
+
 
 class QLS(DQN):
     """DQN with Boltzmann-Gumbel exploration and action masking.
 
     :param exploration: ``boltzmann-gumbel`` (the paper's), ``boltzmann`` (temperature annealed
         over training, as the paper's text describes) or ``epsilon-greedy`` (for comparison).
-    :param exploration_kwargs: the strategy's settings: ``c`` for Boltzmann-Gumbel (beta_a =
-        c / sqrt(N_a), in the units of Q); ``initial``, ``final``, ``fraction`` for the others.
-    Other arguments are SB3 DQN's. Defaults differ from SB3's where our episodes are short:
-    ``target_update_interval=500`` (SB3: 10,000 steps, longer than most runs here) and
+    :param exploration_kwargs: the strategy's settings: ``c`` and ``scale`` for Boltzmann-Gumbel
+        (beta_a = c / sqrt(N_a), c in units of the running spread of Q across actions, or of Q
+        itself with ``scale="absolute"``); ``initial``, ``final``, ``fraction`` for the others.
+    Other arguments are SB3 DQN's. Defaults differ from SB3's where our runs are short (2,000-10,000
+    env steps): soft target updates every step, ``tau=TAU`` with ``target_update_interval=1`` (SB3:
+    a hard copy every 10,000 steps, longer than most runs here; a hard copy every 500 steps gives
+    only 4-8 Bellman backups in a run, and Q stays far from its fixed point r / (1 - gamma)), and
     ``learning_starts=100``.
     """
 
@@ -48,7 +55,8 @@ class QLS(DQN):
         exploration_kwargs: dict | None = None,
         gamma: float = 0.99,
         learning_starts: int = 100,
-        target_update_interval: int = 500,
+        tau: float = TAU,
+        target_update_interval: int = 1,
         **kwargs: Any,
     ):
         if exploration not in EXPLORATIONS:
@@ -61,6 +69,7 @@ class QLS(DQN):
             env,
             gamma=gamma,
             learning_starts=learning_starts,
+            tau=tau,
             target_update_interval=target_update_interval,
             **kwargs,
         )
@@ -132,6 +141,12 @@ class QLS(DQN):
                 infos[i][MASK_KEY] = masks[i]
         super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
 
+    def _on_step(self) -> None:
+        # SB3 DQN's target update; it also logs its epsilon schedule, which QLS does not use.
+        super()._on_step()
+        for values in (self.logger.name_to_value, self.logger.name_to_count, self.logger.name_to_excluded):
+            values.pop("rollout/exploration_rate", None)
+
     # -- learning -------------------------------------------------------------------------------
 
     def td_target(self, replay_data: MaskableReplayBufferSamples) -> torch.Tensor:
@@ -148,7 +163,7 @@ class QLS(DQN):
         """SB3 DQN's update, with the masked TD target of :meth:`td_target`."""
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
-        losses = []
+        losses, q_means, target_means = [], [], []
         for _ in range(gradient_steps):
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             target = self.td_target(replay_data)
@@ -157,6 +172,8 @@ class QLS(DQN):
             )
             loss = F.smooth_l1_loss(current, target)
             losses.append(loss.item())
+            q_means.append(current.mean().item())
+            target_means.append(target.mean().item())
             self.policy.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
@@ -164,3 +181,6 @@ class QLS(DQN):
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/loss", np.mean(losses))
+        # Q of the played actions and its TD target: how close Q is to its fixed point r / (1 - gamma).
+        self.logger.record("train/q_mean", np.mean(q_means))
+        self.logger.record("train/td_target_mean", np.mean(target_means))

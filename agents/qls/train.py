@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import configure
 
 from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
@@ -17,6 +19,8 @@ from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
 from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
+from .contract import CONFIG_FILE, observation_settings
+from .evaluation import DeployedEvalCallback, schedule_runner
 
 
 @dataclass
@@ -40,9 +44,21 @@ class TrainAgentConfig(Settings):
     exploration: str = "boltzmann-gumbel"
     """boltzmann-gumbel (paper), boltzmann or epsilon-greedy."""
     exploration_kwargs: dict = field(default_factory=dict)
-    """Settings of the exploration strategy (c for Boltzmann-Gumbel)."""
+    """Settings of the exploration strategy: for Boltzmann-Gumbel c (default 1) and scale
+    (``q-spread``, the default: c in units of the running spread of Q across actions; ``absolute``:
+    in units of Q, the paper's)."""
     learning_rate: float = 1e-3
     """Adam step size of the agent's networks (QLS: the Q-network; PPO: actor and critic)."""
+    eval_every: int = 0
+    """Env steps between evaluations of the deployed policy (0: none). Each trains a fresh MTL model
+    for eval_budget task-minibatches per eval seed under the agent's scheduler and keeps
+    best_agent.zip by mean dev accuracy; it costs about eval_budget x len(eval_seeds) env steps."""
+    eval_budget: int = 200
+    """Task-minibatches of each evaluation run."""
+    eval_seeds: list[int] = field(default_factory=lambda: [10_000])
+    """Seeds of the evaluation runs, away from the bench's evaluation seeds (0, 1, ...)."""
+    deploy: dict = field(default_factory=dict)
+    """Settings of the evaluated deployment (QLS: policy, temperature); its defaults if empty."""
     seed: int = 0
     """Seeds the agent, its exploration and the env's episodes."""
     fast: bool = False
@@ -56,8 +72,10 @@ class TrainAgentConfig(Settings):
     algorithm: str = "qls"
     """qls (value-based, the paper's) or ppo (sb3-contrib's MaskablePPO); see mtl_gym.agents.algorithms."""
     algorithm_kwargs: dict = field(default_factory=dict)
-    """Further constructor arguments of the agent, SB3's names (QLS: gamma, batch_size,
-    learning_starts, target_update_interval, ...; PPO: n_steps, batch_size, n_epochs, ent_coef, ...)."""
+    """Further constructor arguments of the agent, SB3's names (QLS: gamma, tau, batch_size,
+    buffer_size, learning_starts, train_freq, target_update_interval, ...; PPO: n_steps,
+    batch_size, n_epochs, ent_coef, ...). QLS's own defaults (soft target updates, tau = 0.1 every
+    step) are documented on the class."""
 
     def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
@@ -80,21 +98,52 @@ def train_agent(
     suite: TaskSuite | None = None,
     callbacks: list[BaseCallback] | tuple = (),
 ) -> dict:
-    """Train, then write ``agent.zip``, ``curves.csv``, ``curves.png`` and ``config.json`` to ``out``.
-    ``callbacks`` run beside the curve recorder (one returning False ends training early)."""
+    """Train, then write ``agent.zip``, ``curves.csv``, ``curves.png`` and ``config.json`` to ``out``,
+    with SB3's log (``progress.csv``; TensorBoard event files when tensorboard is installed) and,
+    when ``config.eval_every`` is set, ``best_agent.zip`` and ``evaluations.csv``. ``callbacks`` run
+    beside them (one returning False ends training early).
+
+    ``config.json`` holds the training settings, the env's observation settings (``observation``,
+    the contract deployment checks) and, for QLS, the final exploration statistics; it is written
+    last, so a folder without it is an interrupted training."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if suite is None:
+        suite = load_suite(config.suite, config.data_dir, **config.suite_options)
     env = config.make_env(suite)
     agent = build_agent(config, env)
+    agent.set_logger(configure(str(out), log_formats()))
     recorder = CurveRecorder()
+    listeners = [recorder, *callbacks]
+    if config.eval_every:
+        if config.algorithm != "qls":
+            raise ValueError(
+                "eval_every evaluates the QLS deployment; it is not available for " + config.algorithm
+            )
+        run = schedule_runner(
+            suite, config.eval_budget, model=config.model, env_config=config.env, trainer=config.trainer
+        )
+        listeners.append(DeployedEvalCallback(run, out, config.eval_every, config.eval_seeds, config.deploy))
     start = time.perf_counter()
-    agent.learn(config.timesteps, callback=[recorder, *callbacks], progress_bar=progress_bar)
+    agent.learn(config.timesteps, callback=CallbackList(listeners), log_interval=1, progress_bar=progress_bar)
     wall_s = time.perf_counter() - start
+    if agent.logger.name_to_value:
+        agent.logger.dump(agent.num_timesteps)
+    agent.logger.close()
     save_agent(agent, out / "agent.zip")
     recorder.write_csv(out / "curves.csv")
     recorder.plot(out / "curves.png", env.suite.names)
-    record = {"config": asdict(config), "wall_s": wall_s}
+    record = {
+        "config": asdict(config),
+        "observation": observation_settings(EnvConfig.of(config.env)),
+        "wall_s": wall_s,
+    }
     if hasattr(agent, "explorer"):
         record["exploration"] = agent.explorer.stats()
-    atomic_write_json(out / "config.json", record, allow_nan=True)  # written last: marks the folder complete
+    atomic_write_json(out / CONFIG_FILE, record, allow_nan=True)  # written last: marks the folder complete
     return record
+
+
+def log_formats() -> list[str]:
+    """SB3 logger outputs: CSV always, TensorBoard when it is installed (the ``tb`` extra)."""
+    return ["csv"] + (["tensorboard"] if importlib.util.find_spec("tensorboard") else [])

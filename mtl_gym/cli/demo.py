@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> None:
         f"2. Training fresh MTL models for {args.budget} task-minibatches under each scheduler, seeds {list(seeds)}"
     )
     schedulers = {
-        "qls (greedy)": lambda: QLSScheduler(f"{args.out}/agent.zip"),
+        "qls": lambda: QLSScheduler(f"{args.out}/agent.zip"),
         "uniform": Uniform,
         "random": Random,
     }

@@ -67,7 +67,11 @@ def run(args: argparse.Namespace) -> None:
     parsed = METHODS.parse(args.method, args.optimizer)  # a typo fails before the suite loads
     if args.budget < 1:
         raise ValueError(f"--budget must be at least 1, got {args.budget}")
-    agent = load_agent_flag(args.agent, args.trust_agent) if parsed.kind == "agent" and args.agent else None
+    agent = (
+        agent_flag(args.agent, args.trust_agent, parsed.spec.name)
+        if parsed.kind == "agent" and args.agent
+        else None
+    )
     set_threads(args)
     suite = load_suite(args.suite, args.data_dir, **suite_options(args))
     result = run_method(
@@ -114,12 +118,19 @@ def run(args: argparse.Namespace) -> None:
         )
 
 
-def load_agent_flag(path: str, trust: bool):
-    """The QLS agent of ``--agent PATH``; a one-line error naming the flag if it cannot be loaded."""
-    from ..agents.common.serialization import AgentFileError, load_agent
-    from ..agents.qls import QLS
+def agent_flag(path: str, trust: bool, algorithm: str):
+    """What ``--agent PATH`` hands to the run: the path of a safe agent file (loaded at the run's
+    start, its config.json checked against the env), or a trusted legacy zip loaded now; a one-line
+    error naming the flag when the file is missing, not an agent, or legacy and not trusted."""
+    from ..agents.algorithms import algorithm as agent_algorithm
+    from ..agents.common.serialization import UNTRUSTED, AgentFileError, agent_file_kind, load_agent
 
     try:
-        return load_agent(QLS, path, trust=trust)
+        kind = agent_file_kind(path)
     except AgentFileError as err:
         raise ValueError(f"--agent {path}: {err.reason}") from None
+    if kind == "safe":
+        return path
+    if not trust:
+        raise ValueError(f"--agent {path}: {UNTRUSTED}")
+    return load_agent(agent_algorithm(algorithm).cls, path, trust=True)

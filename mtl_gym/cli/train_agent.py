@@ -45,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timesteps", type=int, help="env steps of agent training (required without --config)"
     )
     parser.add_argument(
-        "--out", required=True, help="folder for agent.zip, curves.csv, curves.png, config.json"
+        "--out",
+        required=True,
+        help="folder for agent.zip, config.json, curves.csv|png, SB3's progress.csv (and best_agent.zip, "
+        "evaluations.csv with --eval-every)",
     )
     add_model_options(parser)
     parser.add_argument(
@@ -73,6 +76,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "~100x the decisions per second; classification suites only",
     )
     parser.add_argument("--num-envs", type=int, help="runs the fast env steps at once (default: 64)")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        help="env steps between evaluations of the deployed policy, which keep best_agent.zip (default: 0, none)",
+    )
+    parser.add_argument(
+        "--eval-budget", type=int, help="task-minibatches of each evaluation run (default: 200)"
+    )
     add_run_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     # Defaults of the shared options name TrainAgentConfig's, which --config may replace.
@@ -121,18 +132,19 @@ def config_from_args(args: argparse.Namespace):
     }
     if not args.config and args.timesteps is None:
         raise ValueError("train-agent needs --timesteps (or a --config that sets them)")
+    if values["timesteps"] < 1:
+        raise ValueError(f"--timesteps must be at least 1, got {values['timesteps']}")
     return TrainAgentConfig.of(values)
 
 
 def run(args: argparse.Namespace) -> None:
     from ..agents.qls import train_agent
 
-    if args.timesteps < 1:
-        raise ValueError(f"--timesteps must be at least 1, got {args.timesteps}")
     set_threads(args)
     config = config_from_args(args)
     record = train_agent(config, args.out, progress_bar=not args.quiet)
     print(
         f"trained {config.algorithm} for {config.timesteps} env steps in {record['wall_s']:.1f} s; "
-        f"wrote {args.out}/agent.zip, curves.csv, curves.png, config.json"
+        f"wrote {args.out}/agent.zip, config.json, curves.csv, curves.png, progress.csv"
+        + (", best_agent.zip, evaluations.csv" if config.eval_every else "")
     )

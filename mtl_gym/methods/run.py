@@ -63,8 +63,12 @@ def run_method(
                 *rules,
                 *make_kd_rules(*kd, suite, seed=seed, budget=budget, env_config=env_config, **options),
             ]
-        if parsed.kind == "agent" and scheduler.hyperparameters.agent is None and agent is not None:
-            scheduler = type(scheduler)(**{**vars(scheduler.hyperparameters), "agent": agent})
+        if parsed.kind == "agent":
+            if scheduler.hyperparameters.agent is None and agent is not None:
+                scheduler = type(scheduler)(**{**vars(scheduler.hyperparameters), "agent": agent})
+            # An agent whose config.json records its observation settings fixes those of the env.
+            if hasattr(scheduler, "env_config"):
+                env_config = scheduler.env_config(env_config)
         result = run_schedule(
             scheduler,
             suite,

@@ -1,0 +1,80 @@
+"""The contract between a trained agent and the env it is deployed in: the env's observation settings.
+
+``train_agent`` writes them into the ``config.json`` beside ``agent.zip`` (key ``observation``);
+deployment builds its env with them and refuses, in one line, an env whose settings differ. An
+agent run on histograms of another uncertainty, bin count, hard-sample count, feature set or
+decision length would still get observations of the right shape, and act on noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from mtl_gym.env import EnvConfig
+
+OBSERVATION_SETTINGS = (
+    "uncertainty",
+    "bins",
+    "hard_samples",
+    "features",
+    "extra_features",
+    "steps_per_action",
+)
+"""EnvConfig fields that define what an observation means (those EnvConfig has are used). The reward,
+penalty and episode settings are not among them: they shape training, not what the agent reads."""
+
+CONFIG_FILE = "config.json"
+
+
+def observation_settings(config: EnvConfig | dict | None) -> dict[str, Any]:
+    """The observation settings of ``config``, as JSON values (tuples become lists)."""
+    config = EnvConfig.of(config)
+    names = {f.name for f in dataclasses.fields(config)}
+    settings = {name: getattr(config, name) for name in OBSERVATION_SETTINGS if name in names}
+    return json.loads(json.dumps(settings))
+
+
+def recorded_settings(agent_path: str | Path) -> dict[str, Any] | None:
+    """The observation settings in the ``config.json`` beside ``agent_path``; None if there is none.
+    A config.json written before they were recorded gives those of its training env's settings."""
+    path = Path(agent_path).parent / CONFIG_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    if "observation" in record:
+        return record["observation"]
+    return observation_settings(record.get("config", {}).get("env"))
+
+
+def deployment_config(recorded: dict[str, Any] | None, requested: EnvConfig | dict | None) -> EnvConfig:
+    """``requested`` with the agent's observation settings wherever ``requested`` leaves a setting at
+    its default; a setting given explicitly is kept, for :func:`check_env` to refuse if it differs."""
+    requested = EnvConfig.of(requested)
+    if not recorded:
+        return requested
+    defaults = observation_settings(EnvConfig())
+    current = observation_settings(requested)
+    changes = {
+        name: value
+        for name, value in recorded.items()
+        if name in current and current[name] == defaults[name] and value != current[name]
+    }
+    return dataclasses.replace(requested, **changes) if changes else requested
+
+
+def check_env(recorded: dict[str, Any] | None, config: EnvConfig, agent: str) -> None:
+    """Raise one line naming every observation setting in which ``config`` differs from ``recorded``."""
+    if not recorded:
+        return
+    current = observation_settings(config)
+    differing = [name for name, value in recorded.items() if name in current and current[name] != value]
+    if differing:
+        trained = ", ".join(f"{name}={recorded[name]!r}" for name in differing)
+        here = ", ".join(f"{name}={current[name]!r}" for name in differing)
+        raise ValueError(
+            f"agent {agent} was trained on observations with {trained} but this env has {here}; "
+            "deploy it with its training env's settings (see its config.json) or train an agent for these"
+        )

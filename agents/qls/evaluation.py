@@ -1,0 +1,103 @@
+"""Evaluation during training: deploy the live agent as it will be deployed, keep the best.
+
+Every ``every`` env steps, :class:`DeployedEvalCallback` trains fresh MTL models for ``budget``
+task-minibatches under :class:`QLSScheduler` (the deployed policy, softmax by default) on fixed
+seeds, and saves the agent as ``best_agent.zip`` when its mean dev accuracy is the best so far.
+Training reward alone does not say which agent schedules best: it is earned under exploration, and
+the deployed policy is not the one that earned it. Results go to SB3's logger (``eval/``) and to
+``evaluations.csv``. The global random states are restored after each evaluation, so training
+proceeds as it would without it.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from mtl_gym.env import run_schedule
+from mtl_gym.training import RunResult
+from mtl_gym.training.runs import RunRecorder
+
+from .scheduler import QLSScheduler
+
+
+class DeployedEvalCallback(BaseCallback):
+    """``run(scheduler, seed)`` trains one model under ``scheduler`` and returns its result."""
+
+    def __init__(
+        self,
+        run: Callable[[QLSScheduler, int], RunResult],
+        out: Path,
+        every: int,
+        seeds: Sequence[int],
+        deploy: dict | None = None,
+    ):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"eval_every must be at least 1, got {every}")
+        if not seeds:
+            raise ValueError("evaluation needs at least one seed")
+        self.run, self.out, self.every, self.seeds = run, Path(out), every, list(seeds)
+        self.deploy = dict(deploy or {})
+        QLSScheduler(**self.deploy)  # bad deployment settings fail now, not at the first evaluation
+        self.best = -np.inf
+        self.rows: list[dict] = []
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps % self.every == 0:
+            self.evaluate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.rows or self.rows[-1]["timestep"] != self.num_timesteps:
+            self.evaluate()
+
+    def evaluate(self) -> None:
+        states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+        try:
+            scheduler = QLSScheduler(self.model, **self.deploy)
+            results = [self.run(scheduler, seed) for seed in self.seeds]
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+            torch.set_rng_state(states[2])
+        dev = float(np.mean([r.avg_dev_acc for r in results]))
+        improved = dev > self.best
+        if improved:
+            self.best = dev
+            self.model.save(self.out / "best_agent.zip")
+        self.rows.append(
+            {
+                "timestep": self.num_timesteps,
+                "mean_dev_acc": dev,
+                "best_dev_acc": self.best,
+                "saved": int(improved),
+            }
+        )
+        self.write_csv()
+        for key in ("mean_dev_acc", "best_dev_acc"):
+            self.logger.record(f"eval/{key}", self.rows[-1][key])
+        self.logger.dump(self.num_timesteps)
+
+    def write_csv(self) -> None:
+        with (self.out / "evaluations.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(self.rows[0]))
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+
+def schedule_runner(suite, budget: int, **options) -> Callable[[QLSScheduler, int], RunResult]:
+    """``run`` for :class:`DeployedEvalCallback`: one run of :func:`run_schedule` (``options``: model,
+    env_config, trainer), evaluated once, at the end."""
+
+    def run(scheduler: QLSScheduler, seed: int) -> RunResult:
+        recorder = RunRecorder(suite, budget, every_steps=budget + 1)  # no evaluations along the way
+        return run_schedule(scheduler, suite, budget, seed, method="qls-eval", recorder=recorder, **options)
+
+    return run

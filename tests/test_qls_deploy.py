@@ -1,0 +1,190 @@
+"""Deploying a QLS agent: the sampling policy, exploration in units of the Q spread, the agent/env
+contract, the training log and the evaluation that keeps best_agent.zip."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from mtl_gym.agents import QLS, QLSScheduler
+from mtl_gym.agents.common.masking import masked_argmax, standardized_softmax
+from mtl_gym.agents.common.serialization import load_agent
+from mtl_gym.agents.qls import BoltzmannGumbel, TrainAgentConfig, train_agent
+from mtl_gym.cli import main
+from mtl_gym.methods import METHODS, run_method
+from mtl_gym.models import ModelConfig
+from mtl_gym.spec import SpecError
+
+TASKS = 6
+MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 24}
+
+
+class Histograms(gym.Env):
+    """Only its spaces matter: the scheduler is called directly with observations and masks."""
+
+    observation_space = spaces.Box(0.0, 1.0, (8,), dtype=np.float32)
+    action_space = spaces.Discrete(TASKS)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(8, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(8, np.float32), 0.0, True, False, {}
+
+
+def random_masks(rng, n):
+    masks = rng.random((n, TASKS)) < 0.5
+    masks[np.arange(n), rng.integers(TASKS, size=n)] = True
+    return masks
+
+
+def deploy(seed, steps=300, **hyperparameters):
+    """Actions of a scheduler over an untrained agent, on fixed observations and masks."""
+    scheduler = QLSScheduler(QLS("MlpPolicy", Histograms(), seed=0), **hyperparameters)
+    scheduler.reset(Histograms(), seed)
+    rng = np.random.default_rng(123)
+    observations = rng.random((steps, 8)).astype(np.float32)
+    masks = random_masks(rng, steps)
+    actions = np.array([scheduler(o, {"action_mask": m}) for o, m in zip(observations, masks, strict=True)])
+    return scheduler, observations, masks, actions
+
+
+def test_sampling_never_picks_a_masked_action_and_spreads_over_tasks():
+    _, _, masks, actions = deploy(seed=1, steps=2000)
+    assert masks[np.arange(2000), actions].all()
+    assert len(np.unique(actions)) == TASKS
+    q = np.random.default_rng(0).normal(size=(5000, TASKS))
+    masks = random_masks(np.random.default_rng(1), 5000)
+    q[~masks] += 1e6  # masked actions look best: a leak would show at once
+    probabilities = standardized_softmax(q, masks, temperature=1.0)
+    assert np.all(probabilities[~masks] == 0) and np.allclose(probabilities.sum(axis=1), 1)
+
+
+def test_sampling_reproduces_for_a_seed_and_differs_between_seeds():
+    assert np.array_equal(deploy(seed=7)[3], deploy(seed=7)[3])
+    assert not np.array_equal(deploy(seed=7)[3], deploy(seed=8)[3])
+
+
+def test_greedy_policy_is_the_masked_argmax():
+    scheduler, observations, masks, actions = deploy(seed=1, policy="greedy")
+    q_values, _ = scheduler.agent.q_values(observations)
+    assert np.array_equal(actions, masked_argmax(q_values, masks))
+
+
+def test_softmax_is_invariant_to_q_scale_and_uniform_when_q_is_flat():
+    q = np.array([[1.0, 2.0, 3.0, 9.0], [5.0, 5.0, 5.0, 5.0]])
+    masks = np.array([[True, True, True, False], [True, False, True, True]])
+    p = standardized_softmax(q, masks, temperature=1.0)
+    assert np.allclose(p, standardized_softmax(-150 + 1e-5 * q, masks, temperature=1.0))
+    assert np.allclose(p[1], [1 / 3, 0, 1 / 3, 1 / 3])
+    # Q = 1, 2, 3: std sqrt(2/3), so p ∝ exp((Q - 3) / sqrt(2/3))
+    expected = np.exp((np.array([1.0, 2.0, 3.0]) - 3) / np.sqrt(2 / 3))
+    assert np.allclose(p[0, :3], expected / expected.sum())
+    # a colder softmax is greedier
+    assert standardized_softmax(q, masks, temperature=0.2)[0, 2] > p[0, 2]
+
+
+def test_scheduler_settings_are_checked():
+    with pytest.raises(SpecError, match="policy must be one of"):
+        METHODS.parse("qls:policy=argmax")
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        QLSScheduler(temperature=0)
+
+
+def test_boltzmann_gumbel_in_units_of_the_q_spread_ignores_the_scale_of_q():
+    q = np.random.default_rng(0).normal(size=(400, 4))
+    masks = np.ones((400, 4), dtype=bool)
+    choices = []
+    for scaled in (q, -200 + 1e-3 * q):
+        explorer = BoltzmannGumbel(4, np.random.default_rng(5), c=1.0, spread_decay=0.0)
+        explorer.record(np.arange(4))
+        choices.append([explorer.choose(row[None], masks[:1], 1.0)[0] for row in scaled])
+        assert explorer.stats()["q_spread"] == pytest.approx(np.std(scaled[-1]))
+    assert choices[0] == choices[1]
+    absolute = BoltzmannGumbel(4, np.random.default_rng(5), c=1.0, scale="absolute")
+    absolute.record(np.arange(4))
+    absolute.choose(1e-3 * q[:1], masks[:1], 1.0)
+    assert np.allclose(absolute.betas(), 1.0)
+
+
+@pytest.fixture(scope="module")
+def trained(small_suite, tmp_path_factory):
+    """A tiny agent trained with observation settings off the defaults, with evaluation on; trained
+    from an empty working directory with SB3's temp folder redirected, to see what lands where."""
+    out = tmp_path_factory.mktemp("agent")
+    cwd, temp = tmp_path_factory.mktemp("cwd"), tmp_path_factory.mktemp("temp")
+    config = TrainAgentConfig(
+        model=MODEL,
+        env={"episode_steps": 10, "bins": 10, "hard_samples": 8},
+        timesteps=20,
+        algorithm_kwargs={"learning_starts": 5},
+        eval_every=10,
+        eval_budget=6,
+        seed=0,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        patch.setattr(tempfile, "tempdir", str(temp))
+        patch.setenv("SB3_LOGDIR", str(temp / "sb3"))
+        record = train_agent(config, out, progress_bar=False, suite=small_suite)
+    return {"out": out, "cwd": cwd, "temp": temp, "record": record}
+
+
+def test_training_logs_into_out_and_nowhere_else(trained):
+    out = trained["out"]
+    with (out / "progress.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and "exploration/q_spread" in rows[0] and "train/q_mean" in rows[0]
+    assert "rollout/exploration_rate" not in rows[0]  # SB3's epsilon, which QLS does not use
+    assert any(row["exploration/beta_mean"] for row in rows)
+    assert list(trained["cwd"].iterdir()) == [] and list(trained["temp"].iterdir()) == []
+
+
+def test_evaluation_keeps_the_best_deployed_agent(trained):
+    out = trained["out"]
+    with (out / "evaluations.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["timestep"]) for r in rows] == [10, 20]
+    best = max(float(r["mean_dev_acc"]) for r in rows)
+    assert float(rows[-1]["best_dev_acc"]) == best and rows[0]["saved"] == "1"
+    assert QLS.load(out / "best_agent.zip").observation_space.shape == (3 * 10,)
+
+
+def test_config_json_records_the_observation_contract(trained):
+    record = json.loads((trained["out"] / "config.json").read_text())
+    assert record["observation"] == {
+        "uncertainty": "margin",
+        "bins": 10,
+        "hard_samples": 8,
+        "extra_features": False,
+        "steps_per_action": 1,
+    }
+    agent = load_agent(QLS, trained["out"] / "agent.zip")
+    assert agent.tau < 1 and agent.target_update_interval == 1
+
+
+def test_deployment_builds_the_env_from_the_agents_settings(trained, small_suite):
+    agent = str(trained["out"] / "agent.zip")
+    # the default env has 20 bins and 16 hard samples; the agent's 10 and 8 are used
+    result = run_method("qls", small_suite, 5, 3, model=ModelConfig(**MODEL), agent=agent)
+    again = run_method("qls", small_suite, 5, 3, model=ModelConfig(**MODEL), agent=agent)
+    assert sum(result.action_counts.values()) == 5 and result.actions == again.actions
+
+
+def test_a_mismatched_env_is_refused_in_one_line(trained, small_suite, capsys):
+    agent = str(trained["out"] / "agent.zip")
+    with pytest.raises(ValueError, match=r"bins=10.*bins=5") as error:
+        run_method("qls", small_suite, 5, model=ModelConfig(**MODEL), env_config={"bins": 5}, agent=agent)
+    assert "\n" not in str(error.value) and "hard_samples" not in str(error.value)
+    with pytest.raises(SystemExit):
+        main(["run", "--method", "qls", "--agent", agent, "--budget", "2", "--model", "cnn", "--env",
+              "uncertainty=entropy", "--suite", "synthetic", "--threads", "1"])  # fmt: skip
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "uncertainty='margin'" in lines[0] and "uncertainty='entropy'" in lines[0]
