@@ -1,10 +1,12 @@
 """QLS against uniform and random on the synthetic suite: train one agent, deploy it greedily.
 
     python -m benchmarks.qls_synthetic [--timesteps 4000] [--episode-steps 400] [--budget 400]
-                                       [--seeds 3] [--reward loss] [--out runs/qls_synthetic]
+                                       [--seeds 3] [--reward loss] [--env KEY=VALUE ...]
+                                       [--out runs/qls_synthetic]
 
 Trains a QLS agent (Boltzmann-Gumbel exploration) on the synthetic suite with the fast cnn MTL
-model, then trains fresh MTL models for ``budget`` task-minibatches under QLS (greedy), uniform
+model and the agent-training env defaults (``AGENT_ENV_DEFAULTS``: penalty on, budget features,
+normalised reward; ``--env features=[] --env reward=loss --env reference=null`` gives the paper's), then trains fresh MTL models for ``budget`` task-minibatches under QLS (greedy), uniform
 and random on each evaluation seed (seeds the agent never trained on). Prints mean +- 95% CI of
 average test accuracy, per-task test accuracy, the learned policy's action histogram and the wall
 time of agent training, and writes them as JSON.
@@ -21,9 +23,9 @@ import torch
 from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.bench.stats import format_ci
 from mtl_gym.data import load_suite
-from mtl_gym.env import EnvConfig
 from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
+from mtl_gym.spec import parse_assignments
 
 
 def main() -> None:
@@ -34,7 +36,12 @@ def main() -> None:
     parser.add_argument("--episode-steps", type=int, default=400, help="env steps per training episode")
     parser.add_argument("--budget", type=int, default=400, help="task-minibatches per evaluation run")
     parser.add_argument("--seeds", type=int, default=3, help="evaluation seeds (100, 101, ...)")
-    parser.add_argument("--reward", default="loss", help="EnvConfig.reward: loss or loss-decrease")
+    parser.add_argument(
+        "--reward",
+        default=None,
+        help="EnvConfig.reward (loss, loss-decrease, loss-normalized); none: the agent default",
+    )
+    parser.add_argument("--env", action="append", default=[], help="EnvConfig KEY=VALUE of agent training")
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--out", default="runs/qls_synthetic")
     args = parser.parse_args()
@@ -42,7 +49,9 @@ def main() -> None:
 
     suite = load_suite("synthetic")
     model = {"name": args.model}
-    env = {"episode_steps": args.episode_steps, "reward": args.reward}
+    env = {**parse_assignments(args.env, "--env"), "episode_steps": args.episode_steps}
+    if args.reward is not None:
+        env["reward"] = args.reward
     config = TrainAgentConfig(model=model, env=env, timesteps=args.timesteps, seed=0)
     record = train_agent(config, args.out, progress_bar=False, suite=suite)
 
@@ -55,7 +64,7 @@ def main() -> None:
                 args.budget,
                 seed,
                 model=ModelConfig(**model),
-                env_config=EnvConfig(reward=args.reward),
+                # the agent's observation settings are taken from its config.json by run_method
                 agent=f"{args.out}/agent.zip",
             )
             for seed in seeds
@@ -68,7 +77,7 @@ def main() -> None:
         "agent_training": {
             "timesteps": args.timesteps,
             "episode_steps": args.episode_steps,
-            "reward": args.reward,
+            "env": record["env_config"],
             "wall_s": round(record["wall_s"], 1),
         },
         "budget": args.budget,
@@ -84,7 +93,8 @@ def main() -> None:
     }
     Path(args.out, "report.json").write_text(json.dumps(report, indent=2))
     print(
-        f"agent: {args.timesteps} env steps ({args.episode_steps}-step episodes, reward {args.reward}) "
+        f"agent: {args.timesteps} env steps ({args.episode_steps}-step episodes, "
+        f"reward {record['env_config']['reward']}, features {record['env_config']['features']}) "
         f"in {record['wall_s']:.0f} s; evaluation budget {args.budget}, seeds {seeds}"
     )
     header = "| method | avg test acc (%) | " + " | ".join(suite.names) + " | tasks chosen |"

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..agents.qls import QLSScheduler, TrainAgentConfig, train_agent
+    from ..agents.qls import QLSScheduler, TrainAgentConfig, deployment_env, train_agent
     from ..baselines.schedulers import Random, Uniform
     from ..data import load_suite
     from ..env import run_schedule
@@ -59,13 +59,17 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"2. Training fresh MTL models for {args.budget} task-minibatches under each scheduler, seeds {list(seeds)}"
     )
+    env_config = deployment_env(f"{args.out}/agent.zip")  # the agent's observation, for every scheduler
     schedulers = {
         "qls (greedy)": lambda: QLSScheduler(f"{args.out}/agent.zip"),
         "uniform": Uniform,
         "random": Random,
     }
     results = {
-        name: [run_schedule(make(), suite, args.budget, seed, method=name, model=model) for seed in seeds]
+        name: [
+            run_schedule(make(), suite, args.budget, seed, method=name, model=model, env_config=env_config)
+            for seed in seeds
+        ]
         for name, make in schedulers.items()
     }
     names = suite.names

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ..agents.qls import deployment_env
 from ..baselines.adatask import AdaTaskBackward
 from ..baselines.joint import run_joint
 from ..baselines.kd import make_kd_rules
@@ -61,8 +62,11 @@ def run_method(
                 *rules,
                 *make_kd_rules(*kd, suite, seed=seed, budget=budget, env_config=env_config, **options),
             ]
-        if parsed.kind == "agent" and scheduler.hyperparameters.agent is None and agent is not None:
-            scheduler = type(scheduler)(agent)
+        if parsed.kind == "agent":
+            if scheduler.hyperparameters.agent is None and agent is not None:
+                scheduler = type(scheduler)(agent)
+            # The agent observes what it trained on (histograms, features), whatever the run's env says.
+            env_config = deployment_env(scheduler.hyperparameters.agent, env_config)
         result = run_schedule(
             scheduler,
             suite,
