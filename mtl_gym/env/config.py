@@ -29,7 +29,9 @@ class EnvConfig(Settings):
     """``loss``: -(sum over tasks of dev loss), the paper's reward. ``loss-decrease``: the fall of that
     sum since the previous step, a denser credit signal for the action just taken. ``loss-normalized``:
     -(sum over tasks of dev loss / that task's dev loss at reset), -K at reset, so that no task's loss
-    scale dominates (reset losses are floored at 1e-3). The penalty replaces any of them."""
+    scale dominates (reset losses are floored at 1e-3; under reward_set ``hard`` the samples are
+    re-chosen every refresh_every steps, so the ratio then compares other samples). The penalty
+    replaces any of them."""
     reward_set: str = "sample"
     """Dev samples behind the reward: ``sample`` (a fixed random subset of reward_samples per task,
     drawn at reset: an unbiased estimate of the dev loss at a fraction of the cost), ``hard`` (the
