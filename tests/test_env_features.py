@@ -190,3 +190,24 @@ def test_deployment_env_takes_the_agents_observation_settings(tmp_path):
     assert deployed.features == ("share",) and deployed.bins == 10 and deployed.reward == "loss-normalized"
     assert deployed.episode_steps == 7 and deployed.reference is None  # the penalty is not carried over
     assert deployment_env(str(tmp_path / "missing" / "agent.zip"), {"bins": 5}).bins == 5
+
+
+def test_an_agent_trained_with_features_deploys_with_them_whatever_the_run_env(small_suite, tmp_path):
+    from mtl_gym.agents.qls import train_agent
+    from mtl_gym.methods.run import run_method
+    from mtl_gym.models import ModelConfig
+
+    config = TrainAgentConfig(model=FAST_MODEL, env={"episode_steps": 10, "reference": None}, timesteps=20)
+    record = train_agent(config, tmp_path, progress_bar=False, suite=small_suite)
+    assert tuple(record["env_config"]["features"]) == ALL
+    assert json.loads((tmp_path / "config.json").read_text())["env_config"]["reward"] == "loss-normalized"
+    result = run_method(
+        "qls",
+        small_suite,
+        6,
+        0,
+        model=ModelConfig(**FAST_MODEL),
+        env_config={},
+        agent=str(tmp_path / "agent.zip"),
+    )
+    assert sum(result.action_counts.values()) == 6
