@@ -13,8 +13,8 @@ steps the penalty fired, and wall times. Uniform is run on the same seeds for re
 - ``+share``, ``+since``, ``+loss``, ``+elapsed``: the histograms and one feature group;
 - ``+all``: the histograms and all four groups;
 - ``+all norm``: the same with the per-task normalised reward (``loss-normalized``);
-- ``hist pen``, ``+all norm pen``: with the penalty on (``reference="auto"``); the last is the
-  agent-training default (``mtl_gym.agents.qls.AGENT_ENV_DEFAULTS``);
+- ``hist pen``, ``+all norm pen``: with the penalty on (``reference="auto"``; the agent-training
+  defaults, ``mtl_gym.agents.qls.AGENT_ENV_DEFAULTS``, are ``+all`` with the penalty);
 - ``+all norm pen matched``: the reference trained for budget / K minibatches per task (uniform's
   share of an episode) instead of reference_budget's 1,000.
 """

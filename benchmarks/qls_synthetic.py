@@ -5,8 +5,8 @@
                                        [--out runs/qls_synthetic]
 
 Trains a QLS agent (Boltzmann-Gumbel exploration) on the synthetic suite with the fast cnn MTL
-model and the agent-training env defaults (``AGENT_ENV_DEFAULTS``: penalty on, budget features,
-normalised reward; ``--env features=[] --env reward=loss --env reference=null`` gives the paper's), then trains fresh MTL models for ``budget`` task-minibatches under QLS (greedy), uniform
+model and the agent-training env defaults (``AGENT_ENV_DEFAULTS``: penalty on, budget features;
+``--env features=[] --env reference=null`` gives the paper's setting), then trains fresh MTL models for ``budget`` task-minibatches under QLS (greedy), uniform
 and random on each evaluation seed (seeds the agent never trained on). Prints mean +- 95% CI of
 average test accuracy, per-task test accuracy, the learned policy's action histogram and the wall
 time of agent training, and writes them as JSON.

@@ -176,10 +176,11 @@ def test_env_config_features_are_checked_and_round_trip():
 
 def test_agent_training_defaults_merge_under_user_settings():
     config = TrainAgentConfig(env={"episode_steps": 50}).env_config()
-    assert config.reference == "auto" and config.features == ALL and config.reward == "loss-normalized"
+    assert config.reference == "auto" and config.features == ALL and config.reward == "loss"
     assert config.episode_steps == 50
-    paper = TrainAgentConfig(env={"features": [], "reward": "loss", "reference": None}).env_config()
-    assert paper.features == () and paper.reward == "loss" and paper.reference is None
+    paper = TrainAgentConfig(env={"features": [], "reference": None}).env_config()
+    assert paper.features == () and paper.reference is None
+    assert TrainAgentConfig(env={"reward": "loss-normalized"}).env_config().features == ALL
     assert set(AGENT_ENV_DEFAULTS) <= set(EnvConfig().to_dict())
 
 
@@ -197,7 +198,8 @@ def test_an_agent_trained_with_features_deploys_with_them_whatever_the_run_env(s
     from mtl_gym.methods.run import run_method
     from mtl_gym.models import ModelConfig
 
-    config = TrainAgentConfig(model=FAST_MODEL, env={"episode_steps": 10, "reference": None}, timesteps=20)
+    env = {"episode_steps": 10, "reference": None, "reward": "loss-normalized"}
+    config = TrainAgentConfig(model=FAST_MODEL, env=env, timesteps=20)
     record = train_agent(config, tmp_path, progress_bar=False, suite=small_suite)
     assert tuple(record["env_config"]["features"]) == ALL
     assert json.loads((tmp_path / "config.json").read_text())["env_config"]["reward"] == "loss-normalized"

@@ -18,7 +18,6 @@ from .qls import QLS
 AGENT_ENV_DEFAULTS: dict[str, Any] = {
     "reference": "auto",
     "features": ("share", "since", "loss", "elapsed"),
-    "reward": "loss-normalized",
 }
 """EnvConfig settings of agent training that differ from the env's paper-faithful defaults; the
 settings a user gives (``TrainAgentConfig.env``, ``--env``, the bench's ``env``) override each key.
@@ -27,11 +26,10 @@ settings a user gives (``TrainAgentConfig.env``, ``--env``, the bench's ``env``)
   reference trains each task alone for ``reference_budget`` minibatches once, cached on disk.
 - ``features``: budget share, steps since chosen, per-task loss and elapsed fraction after the
   histograms, which alone cannot see a starved task (``mtl_gym.env.features``).
-- ``reward="loss-normalized"``: each task's loss relative to its loss at reset, so that no task's
-  loss scale dominates.
 
-``{"features": [], "reward": "loss", "reference": None}`` gives the paper's observation and reward
-without the penalty, as before these defaults."""
+The reward stays the paper's ``loss``: ``loss-normalized`` did no better in
+``benchmarks/qls_observation`` (README). ``{"features": [], "reference": None}`` gives the paper's
+observation and reward without the penalty, as before these defaults."""
 
 OBSERVATION_SETTINGS = (
     "bins",
@@ -61,7 +59,7 @@ class TrainAgentConfig(Settings):
     """ModelConfig fields of the MTL model inside the env."""
     env: dict = field(default_factory=dict)
     """EnvConfig fields (episode_steps, bins, reward, ...), over :data:`AGENT_ENV_DEFAULTS` (penalty on
-    with reference="auto", budget/neglect features, per-task normalised reward)."""
+    with reference="auto", budget/neglect features)."""
     trainer: dict = field(default_factory=dict)
     """TrainerConfig fields of the MTL model's trainer inside the env (lr, batch_size, ...)."""
     timesteps: int = 5_000
