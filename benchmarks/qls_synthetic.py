@@ -1,11 +1,12 @@
 """QLS against uniform and random on the synthetic suite: train one agent, deploy it.
 
     python -m benchmarks.qls_synthetic [--timesteps 4000] [--episode-steps 400] [--budget 400]
-                                       [--seeds 3] [--reward loss] [--out runs/qls_synthetic]
+                                       [--seeds 3] [--reward loss] [--env KEY=VALUE ...] [--out runs/qls_synthetic]
                                        [--methods qls,uniform,random]
 
 Trains a QLS agent (Boltzmann-Gumbel exploration) on the synthetic suite with the fast cnn MTL
-model, then trains fresh MTL models for ``budget`` task-minibatches under each method (``qls`` is
+model and the agent-training env defaults (``AGENT_ENV_DEFAULTS``: penalty on, budget features;
+``--env features=[] --env reference=null`` gives the paper's setting), then trains fresh MTL models for ``budget`` task-minibatches under each method (``qls`` is
 the agent deployed with its default policy; ``qls:policy=greedy``, ``qls:temperature=0.5`` compare
 deployments) on each evaluation seed (seeds the agent never trained on). Prints mean +- 95% CI of
 average test accuracy, per-task test accuracy, the learned policy's action histogram and the wall
@@ -22,11 +23,10 @@ import torch
 from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.bench.stats import format_ci
 from mtl_gym.data import load_suite
-from mtl_gym.env import EnvConfig
 from mtl_gym.io import atomic_write_json
 from mtl_gym.methods.run import run_method
 from mtl_gym.models import ModelConfig
-from mtl_gym.spec import split_spec_list
+from mtl_gym.spec import parse_assignments, split_spec_list
 
 
 def main() -> None:
@@ -37,7 +37,12 @@ def main() -> None:
     parser.add_argument("--episode-steps", type=int, default=400, help="env steps per training episode")
     parser.add_argument("--budget", type=int, default=400, help="task-minibatches per evaluation run")
     parser.add_argument("--seeds", type=int, default=3, help="evaluation seeds (100, 101, ...)")
-    parser.add_argument("--reward", default="loss", help="EnvConfig.reward: loss or loss-decrease")
+    parser.add_argument(
+        "--reward",
+        default=None,
+        help="EnvConfig.reward (loss, loss-decrease, loss-normalized); none: the agent default",
+    )
+    parser.add_argument("--env", action="append", default=[], help="EnvConfig KEY=VALUE of agent training")
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--out", default="runs/qls_synthetic")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -49,7 +54,9 @@ def main() -> None:
 
     suite = load_suite("synthetic")
     model = {"name": args.model}
-    env = {"episode_steps": args.episode_steps, "reward": args.reward}
+    env = {**parse_assignments(args.env, "--env"), "episode_steps": args.episode_steps}
+    if args.reward is not None:
+        env["reward"] = args.reward
     config = TrainAgentConfig(model=model, env=env, timesteps=args.timesteps, seed=0)
     record = train_agent(config, args.out, progress_bar=False, suite=suite)
 
@@ -62,7 +69,7 @@ def main() -> None:
                 args.budget,
                 seed,
                 model=ModelConfig(**model),
-                env_config=EnvConfig(reward=args.reward),
+                # the agent's observation settings are taken from its config.json by run_method
                 agent=f"{args.out}/agent.zip",
             )
             for seed in seeds
@@ -75,7 +82,7 @@ def main() -> None:
         "agent_training": {
             "timesteps": args.timesteps,
             "episode_steps": args.episode_steps,
-            "reward": args.reward,
+            "env": config.env_config().to_dict(),
             "wall_s": round(record["wall_s"], 1),
         },
         "budget": args.budget,
@@ -91,7 +98,8 @@ def main() -> None:
     }
     atomic_write_json(Path(args.out, "report.json"), report, allow_nan=True)
     print(
-        f"agent: {args.timesteps} env steps ({args.episode_steps}-step episodes, reward {args.reward}) "
+        f"agent: {args.timesteps} env steps ({args.episode_steps}-step episodes, "
+        f"reward {config.env_config().reward}, features {config.env_config().features}) "
         f"in {record['wall_s']:.0f} s; evaluation budget {args.budget}, seeds {seeds}"
     )
     header = "| method | avg test acc (%) | " + " | ".join(suite.names) + " | tasks chosen |"

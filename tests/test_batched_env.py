@@ -64,7 +64,7 @@ CONFIGS = {
         "steps_per_action": 2,
         "reward": "loss-decrease",
         "uncertainty": "entropy",
-        "extra_features": True,
+        "features": ("loss", "elapsed"),
         "reference": "auto",
         "reference_budget": 20,
         "penalty_threshold": 1.0,

@@ -313,9 +313,10 @@ def test_qls_transfer_trains_one_agent_per_held_out_task(tmp_path):
     )
     run_bench(config, tmp_path, progress=False)
     agent = tmp_path / "transfer" / "agent_without_toys" / "agent.zip"
-    # Three tasks trained, so three histograms of 20 bins; the table's agent saw four.
-    assert load_agent(QLS, agent).observation_space.shape == (60,)
-    assert load_agent(QLS, tmp_path / "agent" / "agent.zip").observation_space.shape == (80,)
+    # Three tasks trained: three histograms of 20 bins and the agent-training features (share, since
+    # and loss per task, elapsed); the table's agent saw four.
+    assert load_agent(QLS, agent).observation_space.shape == (3 * 20 + 3 * 3 + 1,)
+    assert load_agent(QLS, tmp_path / "agent" / "agent.zip").observation_space.shape == (4 * 20 + 13,)
     record = json.loads((tmp_path / "transfer" / "qls_lr0.001_seed0_without_toys.json").read_text())
     assert record["params"]["agent"] == str(agent) and record["task"] == "toys"
 

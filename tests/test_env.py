@@ -56,8 +56,8 @@ def test_histograms_sum_to_one_per_task(small_suite, measure):
         assert np.allclose(observation.reshape(3, 10).sum(axis=1), 1.0)
 
 
-def test_extra_features_shape_and_values(small_suite):
-    env = make_env(small_suite, extra_features=True, episode_steps=4)
+def test_loss_and_elapsed_features_shape_and_values(small_suite):
+    env = make_env(small_suite, features=("loss", "elapsed"), episode_steps=4)
     observation, info = env.reset(seed=0)
     assert observation.shape == (3 * 20 + 3 + 1,)
     assert np.allclose(observation[60:63], list(info["dev_loss"].values()), atol=1e-6)
@@ -212,12 +212,12 @@ class NaNAfterFirstStep(nn.Module):
         return logits
 
 
-def test_nan_loss_truncates_with_a_flag(small_suite):
+def test_nan_loss_terminates_with_a_flag(small_suite):
     env = MTLSchedulingEnv(small_suite, NaNAfterFirstStep)
     first, _ = env.reset(seed=0)
     env.step(0)
     observation, reward, terminated, truncated, info = env.step(1)
-    assert truncated and not terminated and reward == -10.0
+    assert terminated and not truncated and reward == -10.0
     assert info["nan_loss"]["task"] == "beta" and np.isnan(info["nan_loss"]["value"])
     assert env.observation_space.contains(observation)
 

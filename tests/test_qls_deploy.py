@@ -154,7 +154,8 @@ def test_evaluation_keeps_the_best_deployed_agent(trained):
     assert [int(r["timestep"]) for r in rows] == [10, 20]
     best = max(float(r["mean_dev_acc"]) for r in rows)
     assert float(rows[-1]["best_dev_acc"]) == best and rows[0]["saved"] == "1"
-    assert QLS.load(out / "best_agent.zip").observation_space.shape == (3 * 10,)
+    # Three tasks' 10-bin histograms and the agent-training features (share, since, loss per task, elapsed).
+    assert load_agent(QLS, out / "best_agent.zip").observation_space.shape == (3 * 10 + 3 * 3 + 1,)
 
 
 def test_config_json_records_the_observation_contract(trained):
@@ -163,7 +164,11 @@ def test_config_json_records_the_observation_contract(trained):
         "uncertainty": "margin",
         "bins": 10,
         "hard_samples": 8,
-        "extra_features": False,
+        "refresh_every": 100,
+        "features": ["share", "since", "loss", "elapsed"],
+        "reward": "loss",
+        "reward_set": "sample",
+        "reward_samples": 32,
         "steps_per_action": 1,
     }
     agent = load_agent(QLS, trained["out"] / "agent.zip")

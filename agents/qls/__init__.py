@@ -3,9 +3,10 @@
 from .exploration import EXPLORATIONS, AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy, Exploration
 from .qls import QLS
 from .scheduler import QLSScheduler
-from .train import TrainAgentConfig, train_agent
+from .train import AGENT_ENV_DEFAULTS, TrainAgentConfig, train_agent
 
 __all__ = [
+    "AGENT_ENV_DEFAULTS",
     "EXPLORATIONS",
     "QLS",
     "AnnealedBoltzmann",

@@ -21,9 +21,11 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from mtl_gym.env import run_schedule
+from mtl_gym.io import atomic_path
 from mtl_gym.training import RunResult
 from mtl_gym.training.runs import RunRecorder
 
+from ..common.serialization import save_agent
 from .scheduler import QLSScheduler
 
 
@@ -71,7 +73,7 @@ class DeployedEvalCallback(BaseCallback):
         improved = dev > self.best
         if improved:
             self.best = dev
-            self.model.save(self.out / "best_agent.zip")
+            save_agent(self.model, self.out / "best_agent.zip")
         self.rows.append(
             {
                 "timestep": self.num_timesteps,
@@ -86,7 +88,10 @@ class DeployedEvalCallback(BaseCallback):
         self.logger.dump(self.num_timesteps)
 
     def write_csv(self) -> None:
-        with (self.out / "evaluations.csv").open("w", newline="") as handle:
+        with (
+            atomic_path(self.out / "evaluations.csv") as temporary,
+            temporary.open("w", newline="") as handle,
+        ):
             writer = csv.DictWriter(handle, fieldnames=list(self.rows[0]))
             writer.writeheader()
             writer.writerows(self.rows)

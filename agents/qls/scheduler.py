@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from mtl_gym.env import EnvConfig, MTLSchedulingEnv
+from mtl_gym.env import MTLSchedulingEnv
 from mtl_gym.spec import Configurable
 
+from ..common.contract import check_env, recorded_settings
 from ..common.deploy import check_fits
 from ..common.masking import masked_argmax, sample_rows, standardized_softmax
 from ..common.serialization import load_agent
-from .contract import check_env, deployment_config, recorded_settings
 from .qls import QLS
 
 POLICIES = ("softmax", "greedy")
@@ -79,12 +79,6 @@ class QLSScheduler(Configurable):
     def _path(self) -> Path | None:
         agent = self.hyperparameters.agent
         return None if agent is None or isinstance(agent, QLS) else Path(agent)
-
-    def env_config(self, requested: EnvConfig | dict | None = None) -> EnvConfig:
-        """The deployment env's settings: ``requested``, with the agent's observation settings where
-        it leaves them at their defaults."""
-        path = self._path()
-        return deployment_config(recorded_settings(path) if path else None, requested)
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         path = self._path()

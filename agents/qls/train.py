@@ -6,6 +6,7 @@ import importlib.util
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
@@ -17,10 +18,26 @@ from mtl_gym.spec import Settings
 
 from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
+from ..common.contract import CONFIG_FILE, observation_settings
 from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
-from .contract import CONFIG_FILE, observation_settings
 from .evaluation import DeployedEvalCallback, schedule_runner
+
+AGENT_ENV_DEFAULTS: dict[str, Any] = {
+    "reference": "auto",
+    "features": ("share", "since", "loss", "elapsed"),
+}
+"""EnvConfig settings of agent training that differ from the env's paper-faithful defaults; the
+settings a user gives (``TrainAgentConfig.env``, ``--env``, the bench's ``env``) override each key.
+
+- ``reference="auto"``: the QLS penalty (-10 under 95% of the single-task accuracy) is on; the
+  reference trains each task alone for ``reference_budget`` minibatches once, cached on disk.
+- ``features``: budget share, steps since chosen, per-task loss and elapsed fraction after the
+  histograms, which alone cannot see a starved task (``mtl_gym.env.features``).
+
+The reward stays the paper's ``loss``: ``loss-normalized`` did no better in
+``benchmarks/qls_observation`` (README). ``{"features": [], "reference": None}`` gives the paper's
+observation and reward without the penalty, as before these defaults."""
 
 
 @dataclass
@@ -36,7 +53,8 @@ class TrainAgentConfig(Settings):
     model: dict = field(default_factory=lambda: {"name": "lstm"})
     """ModelConfig fields of the MTL model inside the env."""
     env: dict = field(default_factory=dict)
-    """EnvConfig fields (episode_steps, bins, reward, ...)."""
+    """EnvConfig fields (episode_steps, bins, reward, ...), over :data:`AGENT_ENV_DEFAULTS` (penalty on
+    with reference="auto", budget/neglect features)."""
     trainer: dict = field(default_factory=dict)
     """TrainerConfig fields of the MTL model's trainer inside the env (lr, batch_size, ...)."""
     timesteps: int = 5_000
@@ -77,6 +95,14 @@ class TrainAgentConfig(Settings):
     batch_size, n_epochs, ent_coef, ...). QLS's own defaults (soft target updates, tau = 0.1 every
     step) are documented on the class."""
 
+    def env_config(self) -> EnvConfig:
+        """The env's settings: :data:`AGENT_ENV_DEFAULTS` overridden by ``env``. The fast env
+        computes the loss and elapsed groups only, so those are its default."""
+        defaults = (
+            {**AGENT_ENV_DEFAULTS, "features": ("loss", "elapsed")} if self.fast else AGENT_ENV_DEFAULTS
+        )
+        return EnvConfig.of({**defaults, **self.env})
+
     def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
         if self.fast:
@@ -84,11 +110,11 @@ class TrainAgentConfig(Settings):
                 num_envs=self.num_envs,
                 suite=suite,
                 model=self.model,
-                config=EnvConfig.of(self.env),
+                config=self.env_config(),
                 trainer=self.trainer,
                 features=self.features,
             )
-        return MTLSchedulingEnv(suite, self.model, EnvConfig.of(self.env), self.trainer)
+        return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer)
 
 
 def train_agent(
@@ -121,7 +147,11 @@ def train_agent(
                 "eval_every evaluates the QLS deployment; it is not available for " + config.algorithm
             )
         run = schedule_runner(
-            suite, config.eval_budget, model=config.model, env_config=config.env, trainer=config.trainer
+            suite,
+            config.eval_budget,
+            model=config.model,
+            env_config=config.env_config(),
+            trainer=config.trainer,
         )
         listeners.append(DeployedEvalCallback(run, out, config.eval_every, config.eval_seeds, config.deploy))
     start = time.perf_counter()
@@ -135,7 +165,7 @@ def train_agent(
     recorder.plot(out / "curves.png", env.suite.names)
     record = {
         "config": asdict(config),
-        "observation": observation_settings(EnvConfig.of(config.env)),
+        "observation": observation_settings(config.env_config()),
         "wall_s": wall_s,
     }
     if hasattr(agent, "explorer"):

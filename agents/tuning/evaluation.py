@@ -53,7 +53,7 @@ def deployed_dev_accuracy(
             seed,
             method=config.algorithm,
             model=config.model,
-            env_config=config.env,
+            env_config=config.env_config(),
             trainer=config.trainer,
             evaluations=1,
         )

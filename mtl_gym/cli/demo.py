@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from ..agents.common.contract import agent_env_config
     from ..agents.qls import QLSScheduler, TrainAgentConfig, train_agent
     from ..baselines.schedulers import Random, Uniform
     from ..data import load_suite
@@ -62,13 +63,17 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"2. Training fresh MTL models for {args.budget} task-minibatches under each scheduler, seeds {list(seeds)}"
     )
+    env_config = agent_env_config(f"{args.out}/agent.zip")  # the agent's observation, for every scheduler
     schedulers = {
         "qls": lambda: QLSScheduler(f"{args.out}/agent.zip"),
         "uniform": Uniform,
         "random": Random,
     }
     results = {
-        name: [run_schedule(make(), suite, args.budget, seed, method=name, model=model) for seed in seeds]
+        name: [
+            run_schedule(make(), suite, args.budget, seed, method=name, model=model, env_config=env_config)
+            for seed in seeds
+        ]
         for name, make in schedulers.items()
     }
     names = suite.names

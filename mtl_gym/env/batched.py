@@ -329,6 +329,12 @@ class BatchedMTLEnv(VectorEnv):
         self.model_factory = FeatureModelConfig(self.features, self.hidden_dim)
         self.rules_factory = rules
         self.num_tasks = len(self.suite)
+        if set(self.config.features) - {"loss", "elapsed"} or self.config.reward == "loss-normalized":
+            raise ValueError(
+                "the batched env computes the histograms, the loss and elapsed feature groups and the loss "
+                f"and loss-decrease rewards; features={self.config.features} with reward={self.config.reward!r} "
+                "need the full env"
+            )
         self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
         self.single_action_space, self.single_observation_space = scheduling_spaces(
             self.num_tasks, self.config
@@ -844,9 +850,12 @@ class BatchedMTLEnv(VectorEnv):
         losses = (per_example * valid).sum(-1) / valid.sum(-1)
         correct = (predicts(reward, labels) & self.reward_valid).sum(-1)
         accuracies = correct / self.reward_valid.sum(-1)
-        if self.config.extra_features:
-            elapsed = self.steps[runs] / (self.config.episode_steps * self.config.steps_per_action)
-            parts += [losses, torch.from_numpy(np.minimum(elapsed, 1.0)).float().unsqueeze(1)]
+        for group in self.config.features:  # "loss" and "elapsed" (others are refused at construction)
+            if group == "loss":
+                parts.append(losses)
+            else:
+                elapsed = self.steps[runs] / (self.config.episode_steps * self.config.steps_per_action)
+                parts.append(torch.from_numpy(np.minimum(elapsed, 1.0)).float().unsqueeze(1))
         self.observations[runs] = torch.cat(parts, dim=1).numpy()
         self.dev_loss[runs] = losses.double().numpy()
         self.dev_accuracy[runs] = accuracies.double().numpy()

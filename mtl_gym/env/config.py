@@ -6,9 +6,10 @@ import json
 from dataclasses import asdict, dataclass
 
 from ..spec import Settings
+from .observation import FEATURE_GROUPS
 from .uncertainty import UNCERTAINTY_MEASURES
 
-REWARD_MODES = ("loss", "loss-decrease")
+REWARD_MODES = ("loss", "loss-decrease", "loss-normalized")
 REWARD_SETS = ("sample", "hard", "dev")
 
 
@@ -26,7 +27,11 @@ class EnvConfig(Settings):
     """R, training steps between re-selections of the hard samples (each costs a full dev pass)."""
     reward: str = "loss"
     """``loss``: -(sum over tasks of dev loss), the paper's reward. ``loss-decrease``: the fall of that
-    sum since the previous step, a denser credit signal for the action just taken."""
+    sum since the previous step, a denser credit signal for the action just taken. ``loss-normalized``:
+    -(sum over tasks of dev loss / that task's dev loss at reset), -K at reset, so that no task's loss
+    scale dominates (reset losses are floored at 1e-3; under reward_set ``hard`` the samples are
+    re-chosen every refresh_every steps, so the ratio then compares other samples). The penalty
+    replaces any of them."""
     reward_set: str = "sample"
     """Dev samples behind the reward: ``sample`` (a fixed random subset of reward_samples per task,
     drawn at reset: an unbiased estimate of the dev loss at a fraction of the cost), ``hard`` (the
@@ -47,8 +52,13 @@ class EnvConfig(Settings):
     """Env steps per episode; the paper resets the MTL model every 10K steps."""
     steps_per_action: int = 1
     """Training steps on the chosen task per env step (decisions per minibatch = 1 / this)."""
-    extra_features: bool = False
-    """Append per-task reward-set loss and the fraction of the episode elapsed to the observation."""
+    features: tuple[str, ...] = ()
+    """Feature groups appended after the K histograms, in this order (``mtl_gym.env.features``):
+    ``share`` (K: each task's share of the minibatches so far, in [0, 1]), ``since`` (K: env steps s
+    since the task was last chosen, as s / (s + K), in [0, 1): horizon-free, 0.5 at uniform's mean
+    gap), ``loss`` (K: reward-set dev loss, divided by its reset value under ``loss-normalized``,
+    in [0, inf)) and ``elapsed`` (1: fraction of the episode elapsed, in [0, 1]). Empty: the
+    paper's observation."""
     observe: bool = True
     """Compute the observation and reward. Off for schedulers that ignore both (uniform, random,
     fixed weights), so that benchmarks do not pay for probe passes nobody reads: the observation is
@@ -83,6 +93,18 @@ class EnvConfig(Settings):
             raise ValueError(
                 f"EnvConfig.reference must be a list of accuracies, 'auto' or None, got {self.reference!r}"
             )
+        features = self.features
+        # A comma list, as ``--env features=share,since`` may arrive.
+        features = (
+            tuple(f.strip() for f in features.split(",") if f.strip())
+            if isinstance(features, str)
+            else tuple(features)
+        )
+        if unknown := [f for f in features if f not in FEATURE_GROUPS]:
+            raise ValueError(f"EnvConfig.features: unknown {unknown}; expected names from {FEATURE_GROUPS}")
+        if len(set(features)) != len(features):
+            raise ValueError(f"EnvConfig.features names a group twice: {features}")
+        object.__setattr__(self, "features", features)
         if isinstance(self.reference, list):
             object.__setattr__(self, "reference", tuple(self.reference))
 

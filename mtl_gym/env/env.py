@@ -1,9 +1,10 @@
 """MTLSchedulingEnv: the scheduling problem of the QLS paper (§4.2-4.4) as a Gymnasium env.
 
 Each step trains the MTL model on a minibatch of the task the action picks. The observation is
-the concatenated, normalised histogram of each task's uncertainty over its hard dev samples; the
-reward is minus the summed dev loss, or the penalty when mean accuracy falls under 95% of the
-single-task reference.
+the concatenated, normalised histogram of each task's uncertainty over its hard dev samples, then
+any feature groups of ``EnvConfig.features`` (budget share, steps since chosen, loss, elapsed; see
+:mod:`mtl_gym.env.features`); the reward is minus the summed dev loss (optionally per task relative
+to reset), or the penalty when mean accuracy falls under 95% of the single-task reference.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..training import (
 from ..training.runs import ModelFactory, build_trainer, draw_model_seed
 from ..training.trainer import Backward, weighted_sum_backward
 from .config import EnvConfig
+from .observation import below_reference, feature_bounds, features, loss_reward
 from .probes import ProbeSet, hardest_examples
 from .reference import reference_accuracies
 from .rules import Rule
@@ -37,12 +39,9 @@ from .uncertainty import histogram, uncertainty
 
 def scheduling_spaces(num_tasks: int, config: EnvConfig) -> tuple[spaces.Discrete, spaces.Box]:
     """Action and observation space of one scheduling env over ``num_tasks`` tasks."""
-    bins = config.bins
-    low = np.zeros(num_tasks * bins, dtype=np.float32)
-    high = np.ones(num_tasks * bins, dtype=np.float32)
-    if config.extra_features:
-        low = np.concatenate([low, np.zeros(num_tasks + 1, dtype=np.float32)])
-        high = np.concatenate([high, np.full(num_tasks, np.inf, dtype=np.float32), [1.0]]).astype(np.float32)
+    feature_low, feature_high = feature_bounds(config.features, num_tasks)
+    low = np.concatenate([np.zeros(num_tasks * config.bins, dtype=np.float32), feature_low])
+    high = np.concatenate([np.ones(num_tasks * config.bins, dtype=np.float32), feature_high])
     return spaces.Discrete(num_tasks), spaces.Box(low, high, dtype=np.float32)
 
 
@@ -143,6 +142,7 @@ class MTLSchedulingEnv(gym.Env):
             self.backward,
         )
         self.steps = 0
+        self.last_chosen = np.zeros(self.num_tasks, dtype=np.int64)
         self.ended = False
         self.reward_index = [
             draw_reward_index(self.np_random, len(task.dev), self.config) for task in self.suite
@@ -150,6 +150,7 @@ class MTLSchedulingEnv(gym.Env):
         for rule in self.rules:
             rule.reset(self)
         self._refresh_probes()
+        self._reset_losses = None  # the first observation's losses become the reset losses
         observation, self._metrics = self._observe()
         self._previous_loss = float(sum(self._metrics["loss"]))
         return observation, self._info()
@@ -195,16 +196,35 @@ class MTLSchedulingEnv(gym.Env):
                 if self.steps % self.config.refresh_every == 0:
                     self._refresh_probes()
         except NonFiniteLossError as err:
-            info = self._info()
-            info["nan_loss"] = {"task": err.task_name, "value": err.value}
-            self.ended = True
-            return self._last_observation, float(self.config.penalty), False, True, info
+            return self._end_on_nan(err.task_name, err.value)
+        self.last_chosen[task] = self.decisions
+        previous = self._last_observation
         observation, self._metrics = self._observe()
+        finite = np.isfinite(self._metrics["loss"])
+        if self.config.observe and not (finite.all() and np.isfinite(observation).all()):
+            # The last update left the model non-finite (its training loss was still finite).
+            self._last_observation = previous
+            bad = int(np.argmin(finite))  # the first non-finite loss (task 0 if only the histograms are)
+            return self._end_on_nan(self.suite[bad].name, self._metrics["loss"][bad], where="dev")
         reward = self._reward()
         terminated = any(rule.done(self) for rule in self.rules)
         truncated = self.steps >= self.config.episode_steps * self.config.steps_per_action
         self.ended = terminated or truncated
         return observation, reward, terminated, truncated, self._info()
+
+    def _end_on_nan(self, task_name: str, value: float, where: str = "train") -> tuple:
+        """A diverged model is a failure of the schedule, not a time limit: the episode ends as
+        terminated (so that value learning does not bootstrap from it) with the penalty, and the
+        last finite observation."""
+        info = self._info()
+        info["nan_loss"] = {"task": task_name, "value": value, "where": where}
+        self.ended = True
+        return self._last_observation, float(self.config.penalty), True, False, info
+
+    @property
+    def decisions(self) -> int:
+        """Env steps taken this episode (training steps / steps_per_action)."""
+        return self.steps // self.config.steps_per_action
 
     def _check_action(self, action: Any) -> int:
         value = np.asarray(action)
@@ -244,21 +264,33 @@ class MTLSchedulingEnv(gym.Env):
             losses.append(float(task_loss(reward_logits, reward_labels)))
             real = reward_labels.ne(IGNORE_INDEX)
             accuracies.append(float((reward_logits.argmax(-1).eq(reward_labels) & real).sum() / real.sum()))
-        if self.config.extra_features:
-            elapsed = self.steps / (self.config.episode_steps * self.config.steps_per_action)
-            parts += [torch.tensor(losses), torch.tensor([min(elapsed, 1.0)])]
-        observation = torch.cat(parts).numpy().astype(np.float32)
+        if self._reset_losses is None:
+            self._reset_losses = list(losses)
+        normalize = self.config.reward == "loss-normalized"
+        extra = features(
+            self.config.features,
+            minibatches=self.trainer.budget.per_task,
+            last_chosen=self.last_chosen,
+            losses=losses,
+            reset_losses=self._reset_losses if normalize else None,
+            step=self.decisions,
+            horizon=self.config.episode_steps,
+        )
+        observation = np.concatenate([torch.cat(parts).numpy().astype(np.float32), extra])
         self._last_observation = observation
         return observation, {"loss": losses, "accuracy": accuracies}
 
     def _reward(self) -> float:
         if not self.config.observe:
             return 0.0
-        total = float(sum(self._metrics["loss"]))
-        mean_accuracy = float(np.mean(self._metrics["accuracy"]))
-        reward = scheduling_reward(total, self._previous_loss, mean_accuracy, self.config, self.reference)
-        self._previous_loss = total
-        return float(reward)
+        reward, self._previous_loss = loss_reward(
+            self.config.reward, self._metrics["loss"], self._reset_losses, self._previous_loss
+        )
+        if self.reference is not None and below_reference(
+            self._metrics["accuracy"], self.reference, self.config.penalty_threshold
+        ):
+            return float(self.config.penalty)
+        return reward
 
     def _info(self) -> dict:
         names = self.suite.names

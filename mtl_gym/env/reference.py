@@ -3,7 +3,8 @@ accuracy falls under 95% of the single-task network).
 
 Each task is trained alone with the same model factory, trainer settings and budget; its best
 dev accuracy over regular evaluations is its reference. Results are cached on disk as JSON,
-keyed by the suite's summary, the model factory's repr, the trainer config, budget and seed.
+keyed by the suite's summary and a digest of its data, the model factory's repr, the trainer
+config, budget and seed.
 """
 
 from __future__ import annotations
@@ -27,11 +28,23 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("MTL_GYM_CACHE", Path.home() / ".cache" / "mtl-gym"))
 
 
+def data_digest(suite: TaskSuite) -> str:
+    """A digest of every split's token ids and labels: suites of equal sizes but other data (another
+    synthetic difficulty, say) get other keys."""
+    digest = hashlib.sha256()
+    for task in suite:
+        for split in (task.train, task.dev, task.test):
+            for tensor in (split.tokens, split.lengths, split.labels):
+                digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def cache_key(
     suite: TaskSuite, model_factory: ModelFactory, config: TrainerConfig, budget: int, seed: int
 ) -> str:
     described = {
         "suite": suite.summary(),
+        "data": data_digest(suite),
         "model": repr(model_factory),
         "trainer": config.to_dict(),
         "budget": budget,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..agents.common.contract import agent_env_config
 from ..baselines.adatask import AdaTaskBackward
 from ..baselines.joint import run_joint
 from ..baselines.kd import make_kd_rules
@@ -66,9 +67,8 @@ def run_method(
         if parsed.kind == "agent":
             if scheduler.hyperparameters.agent is None and agent is not None:
                 scheduler = type(scheduler)(**{**vars(scheduler.hyperparameters), "agent": agent})
-            # An agent whose config.json records its observation settings fixes those of the env.
-            if hasattr(scheduler, "env_config"):
-                env_config = scheduler.env_config(env_config)
+            # The agent's config.json fixes the observation settings (histograms, features) of its env.
+            env_config = agent_env_config(scheduler.hyperparameters.agent, env_config)
         result = run_schedule(
             scheduler,
             suite,

@@ -19,12 +19,17 @@ OBSERVATION_SETTINGS = (
     "uncertainty",
     "bins",
     "hard_samples",
+    "refresh_every",
     "features",
-    "extra_features",
+    "reward",
+    "reward_set",
+    "reward_samples",
     "steps_per_action",
 )
-"""EnvConfig fields that define what an observation means (those EnvConfig has are used). The reward,
-penalty and episode settings are not among them: they shape training, not what the agent reads."""
+"""EnvConfig fields that define what an observation means (those EnvConfig has are used): the
+histograms, the feature groups, the reward settings behind the ``loss`` feature, and the length of a
+decision. The penalty and episode settings are not among them: they shape training, not what the
+agent reads."""
 
 CONFIG_FILE = "config.json"
 
@@ -78,3 +83,12 @@ def check_env(recorded: dict[str, Any] | None, config: EnvConfig, agent: str) ->
             f"agent {agent} was trained on observations with {trained} but this env has {here}; "
             "deploy it with its training env's settings (see its config.json) or train an agent for these"
         )
+
+
+def agent_env_config(agent: Any, requested: EnvConfig | dict | None = None) -> EnvConfig:
+    """The settings of the env an agent is deployed in: ``requested`` with the observation settings
+    recorded beside ``agent`` (a path to its agent.zip) wherever ``requested`` leaves them at their
+    defaults; ``requested`` as is for an agent object or a file without a config.json."""
+    if not isinstance(agent, str | Path):
+        return EnvConfig.of(requested)
+    return deployment_config(recorded_settings(agent), requested)

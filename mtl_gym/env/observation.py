@@ -1,0 +1,127 @@
+"""Observation features beyond the QLS histograms, and the reward, as pure functions of plain arrays.
+
+The paper's observation (K margin histograms over hard dev samples) cannot see neglect: a starved
+task's hardest samples become confidently wrong, so its histogram looks *more* certain. These
+feature groups, appended after the histograms in the order given by ``EnvConfig.features``, show
+the schedule itself:
+
+- ``share``: each task's share of the minibatches spent so far, ``n_k / sum(n)`` (0 before any);
+  in [0, 1].
+- ``since``: env steps since each task was last chosen (or since reset), squashed as
+  ``s / (s + K)``: horizon-free, so an agent trained on short episodes reads deployment runs of
+  another length the same way; 0 right after training the task, 0.5 at uniform's mean gap of K
+  steps, tending to 1 under starvation; in [0, 1).
+- ``loss``: each task's reward-set dev loss; divided by its loss at reset when the reward is
+  ``loss-normalized`` (then 1 at reset), raw otherwise; in [0, inf).
+- ``elapsed``: the fraction of the episode elapsed, ``step / horizon`` capped at 1; in [0, 1].
+
+:class:`~mtl_gym.env.MTLSchedulingEnv` and any batched env call the same functions, so both give the
+same observation and reward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+FEATURE_GROUPS = ("share", "since", "loss", "elapsed")
+"""Names accepted by ``EnvConfig.features``."""
+
+LOSS_FLOOR = 1e-3
+"""Smallest reset loss a loss is divided by, so that a task already near zero loss at reset does not
+blow the normalised reward or feature up."""
+
+
+def feature_size(group: str, num_tasks: int) -> int:
+    return 1 if group == "elapsed" else num_tasks
+
+
+def feature_bounds(groups: Sequence[str], num_tasks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Low and high of the appended features, in the order of ``groups``."""
+    lows, highs = [], []
+    for group in groups:
+        size = feature_size(group, num_tasks)
+        lows.append(np.zeros(size))
+        highs.append(np.full(size, np.inf if group == "loss" else 1.0))
+    if not groups:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+    return np.concatenate(lows).astype(np.float32), np.concatenate(highs).astype(np.float32)
+
+
+def budget_share(minibatches: Sequence[float]) -> np.ndarray:
+    """``n_k / sum(n)``; all zeros before any minibatch."""
+    counts = np.asarray(minibatches, dtype=np.float64)
+    total = counts.sum()
+    return counts / total if total > 0 else np.zeros_like(counts)
+
+
+def steps_since(last_chosen: Sequence[int], step: int) -> np.ndarray:
+    """``s / (s + K)`` with ``s = step - last_chosen[k]`` (last_chosen is 0 for a task not chosen since reset)."""
+    last = np.asarray(last_chosen, dtype=np.float64)
+    since = np.maximum(step - last, 0.0)
+    return since / (since + len(last))
+
+
+def normalized_losses(losses: Sequence[float], reset_losses: Sequence[float]) -> np.ndarray:
+    """Each task's loss over its loss at reset (floored at :data:`LOSS_FLOOR`)."""
+    return np.asarray(losses, dtype=np.float64) / np.maximum(
+        np.asarray(reset_losses, dtype=np.float64), LOSS_FLOOR
+    )
+
+
+def elapsed_fraction(step: int, horizon: int) -> float:
+    return min(step / horizon, 1.0)
+
+
+def features(
+    groups: Sequence[str],
+    *,
+    minibatches: Sequence[float],
+    last_chosen: Sequence[int],
+    losses: Sequence[float],
+    reset_losses: Sequence[float] | None,
+    step: int,
+    horizon: int,
+) -> np.ndarray:
+    """The feature groups, concatenated in the order of ``groups`` (float32). ``step`` and
+    ``last_chosen`` count env steps; ``reset_losses`` normalises the ``loss`` group when given."""
+    parts = []
+    for group in groups:
+        if group == "share":
+            parts.append(budget_share(minibatches))
+        elif group == "since":
+            parts.append(steps_since(last_chosen, step))
+        elif group == "loss":
+            loss = np.asarray(losses, dtype=np.float64)
+            parts.append(loss if reset_losses is None else normalized_losses(loss, reset_losses))
+        elif group == "elapsed":
+            parts.append(np.array([elapsed_fraction(step, horizon)]))
+        else:
+            raise ValueError(f"unknown feature group {group!r}; expected one of {FEATURE_GROUPS}")
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def loss_reward(
+    mode: str, losses: Sequence[float], reset_losses: Sequence[float], previous_total: float
+) -> tuple[float, float]:
+    """The reward before any penalty, and the total to pass as ``previous_total`` next step.
+
+    ``loss``: -(sum of losses), the paper's. ``loss-decrease``: the fall of that sum since the
+    previous step. ``loss-normalized``: -(sum of loss_k / loss_k at reset), -K at reset, so that no
+    task's loss scale dominates."""
+    total = float(np.sum(losses))
+    if mode == "loss":
+        return -total, total
+    if mode == "loss-decrease":
+        return previous_total - total, total
+    if mode == "loss-normalized":
+        return -float(normalized_losses(losses, reset_losses).sum()), total
+    raise ValueError(f"unknown reward mode {mode!r}")
+
+
+def below_reference(accuracies: Sequence[float], reference: Sequence[float], threshold: float) -> bool:
+    """Whether mean accuracy falls under ``threshold`` x the mean single-task reference (QLS §4.3)."""
+    return float(np.mean(accuracies)) < threshold * float(np.mean(reference))
