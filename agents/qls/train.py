@@ -25,13 +25,17 @@ from .evaluation import DeployedEvalCallback, schedule_runner
 
 AGENT_ENV_DEFAULTS: dict[str, Any] = {
     "reference": "auto",
+    "reference_budget": "episode",
     "features": ("share", "since", "loss", "elapsed"),
 }
 """EnvConfig settings of agent training that differ from the env's paper-faithful defaults; the
 settings a user gives (``TrainAgentConfig.env``, ``--env``, the bench's ``env``) override each key.
 
 - ``reference="auto"``: the QLS penalty (-10 under 95% of the single-task accuracy) is on; the
-  reference trains each task alone for ``reference_budget`` minibatches once, cached on disk.
+  reference trains each task alone once (cached on disk) for ``reference_budget="episode"``, its
+  fair share of an episode (episode_steps x steps_per_action / K minibatches). A reference trained
+  for the env's default 1,000 minibatches per task kept every step of 200-step episodes under the
+  threshold, so the penalty was a constant -10 (README, "Observation features ...").
 - ``features``: budget share, steps since chosen, per-task loss and elapsed fraction after the
   histograms, which alone cannot see a starved task (``mtl_gym.env.features``).
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtl_gym.env import MTLSchedulingEnv, reference_accuracies
+from mtl_gym.env import MTLSchedulingEnv, reference_accuracies, reference_minibatches
 
 from .base import EVAL_EVERY, DevMetrics, SamplingScheduler, as_array, check_eval_every, exp_weights
 
@@ -65,7 +65,10 @@ class Adaptive(SamplingScheduler):
             reference = env.reference
         else:
             reference = reference_accuracies(
-                env.suite, env.model_factory, env.trainer_config, env.config.reference_budget
+                env.suite,
+                env.model_factory,
+                env.trainer_config,
+                reference_minibatches(env.config, env.num_tasks),
             )
         self.baseline = as_array(reference, env.num_tasks, "adaptive reference accuracies")
 

@@ -4,7 +4,7 @@ rule, schedulers, agents) live in ``mtl_gym.baselines`` and ``mtl_gym.agents``."
 
 from .batched import BatchedMTLEnv
 from .config import REWARD_MODES, REWARD_SETS, EnvConfig
-from .env import InvalidActionError, MTLSchedulingEnv
+from .env import InvalidActionError, MTLSchedulingEnv, reference_minibatches
 from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
 from .reference import reference_accuracies
 from .rules import Rule
@@ -28,6 +28,7 @@ __all__ = [
     "frozen_features",
     "histogram",
     "reference_accuracies",
+    "reference_minibatches",
     "run_schedule",
     "uncertainty",
 ]

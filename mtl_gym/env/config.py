@@ -46,8 +46,11 @@ class EnvConfig(Settings):
     reference: tuple[float, ...] | str | None = None
     """Single-task dev accuracies per task, ``"auto"`` to compute (and cache) them by training each task
     alone, or None for no penalty."""
-    reference_budget: int = 1000
-    """Minibatches per task for ``reference="auto"``."""
+    reference_budget: int | str = 1000
+    """Minibatches per task for ``reference="auto"``, or ``"episode"``: an episode's training steps
+    shared out over the tasks (episode_steps x steps_per_action / K), the accuracy a task alone
+    would reach with its fair share of the episode. A reference trained far longer than an episode
+    puts every step of a short episode under the threshold, so the penalty carries no signal."""
     episode_steps: int = 10_000
     """Env steps per episode; the paper resets the MTL model every 10K steps."""
     steps_per_action: int = 1
@@ -89,6 +92,12 @@ class EnvConfig(Settings):
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if isinstance(self.reference_budget, str) and self.reference_budget != "episode":
+            raise ValueError(
+                f"EnvConfig.reference_budget must be a number of minibatches or 'episode', got {self.reference_budget!r}"
+            )
+        if isinstance(self.reference_budget, int) and self.reference_budget < 1:
+            raise ValueError(f"EnvConfig.reference_budget must be at least 1, got {self.reference_budget}")
         if isinstance(self.reference, str) and self.reference != "auto":
             raise ValueError(
                 f"EnvConfig.reference must be a list of accuracies, 'auto' or None, got {self.reference!r}"

@@ -45,6 +45,13 @@ def scheduling_spaces(num_tasks: int, config: EnvConfig) -> tuple[spaces.Discret
     return spaces.Discrete(num_tasks), spaces.Box(low, high, dtype=np.float32)
 
 
+def reference_minibatches(config: EnvConfig, num_tasks: int) -> int:
+    """Minibatches per task of a ``reference="auto"`` run (``EnvConfig.reference_budget``)."""
+    if config.reference_budget == "episode":
+        return max(1, config.episode_steps * config.steps_per_action // num_tasks)
+    return config.reference_budget
+
+
 def resolve_reference(
     config: EnvConfig, suite: TaskSuite, model_factory: ModelFactory, trainer_config: TrainerConfig
 ) -> np.ndarray | None:
@@ -52,7 +59,8 @@ def resolve_reference(
     cached), or None."""
     reference = config.reference
     if reference == "auto":
-        reference = reference_accuracies(suite, model_factory, trainer_config, config.reference_budget)
+        budget = reference_minibatches(config, len(suite))
+        reference = reference_accuracies(suite, model_factory, trainer_config, budget)
     if reference is None:
         return None
     if len(reference) != len(suite):
