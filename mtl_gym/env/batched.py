@@ -50,10 +50,10 @@ from .env import (
     draw_model_seed,
     draw_reward_index,
     resolve_reference,
-    scheduling_reward,
     scheduling_spaces,
 )
 from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
+from .observation import below_reference, loss_reward
 from .rules import Rule
 from .uncertainty import histograms, uncertainty
 
@@ -592,15 +592,16 @@ class BatchedMTLEnv(VectorEnv):
             terminated[alive] = [any(rule.done(self.views[i]) for rule in self.rules[i]) for i in alive]
         self._observe(alive)
         if len(alive):
-            total = self.dev_loss[alive].sum(axis=1)
-            mean_accuracy = self.dev_accuracy[alive].mean(axis=1)
-            rewards[alive] = (
-                scheduling_reward(
-                    total, self.previous_loss[alive], mean_accuracy, self.config, self.reference
-                )
-                if self.config.observe
-                else 0.0
+            # The single env's reward functions, one row per run (loss-normalized is refused here).
+            reward, total = loss_reward(
+                self.config.reward, self.dev_loss[alive], None, self.previous_loss[alive]
             )
+            if self.reference is not None:
+                below = below_reference(
+                    self.dev_accuracy[alive], self.reference, self.config.penalty_threshold
+                )
+                reward = np.where(below, float(self.config.penalty), reward)
+            rewards[alive] = reward if self.config.observe else 0.0
             self.previous_loss[alive] = total
             truncated[alive] = self.steps[alive] >= self.config.episode_steps * self.config.steps_per_action
         failed_runs = np.array(sorted(failed), dtype=np.int64)

@@ -79,22 +79,6 @@ def draw_reward_index(rng: np.random.Generator, size: int, config: EnvConfig) ->
     return torch.from_numpy(np.sort(chosen))
 
 
-def scheduling_reward(
-    total_loss: np.ndarray | float,
-    previous_loss: np.ndarray | float,
-    mean_accuracy: np.ndarray | float,
-    config: EnvConfig,
-    reference: np.ndarray | None,
-) -> np.ndarray:
-    """The reward of QLS §4.3 from the summed reward-set loss, elementwise over runs: minus the
-    loss (or its fall, ``loss-decrease``), or the penalty under the reference threshold."""
-    reward = -np.asarray(total_loss) if config.reward == "loss" else np.asarray(previous_loss) - total_loss
-    if reference is not None:
-        penalised = np.asarray(mean_accuracy) < config.penalty_threshold * float(reference.mean())
-        reward = np.where(penalised, float(config.penalty), reward)
-    return reward
-
-
 class InvalidActionError(ValueError):
     """An action that is not an allowed task index; nothing was trained."""
 
@@ -291,14 +275,15 @@ class MTLSchedulingEnv(gym.Env):
     def _reward(self) -> float:
         if not self.config.observe:
             return 0.0
-        reward, self._previous_loss = loss_reward(
+        reward, total = loss_reward(
             self.config.reward, self._metrics["loss"], self._reset_losses, self._previous_loss
         )
+        self._previous_loss = float(total)
         if self.reference is not None and below_reference(
             self._metrics["accuracy"], self.reference, self.config.penalty_threshold
         ):
             return float(self.config.penalty)
-        return reward
+        return float(reward)
 
     def _info(self) -> dict:
         names = self.suite.names

@@ -111,17 +111,19 @@ def loss_reward(
 
     ``loss``: -(sum of losses), the paper's. ``loss-decrease``: the fall of that sum since the
     previous step. ``loss-normalized``: -(sum of loss_k / loss_k at reset), -K at reset, so that no
-    task's loss scale dominates."""
-    total = float(np.sum(losses))
+    task's loss scale dominates. ``losses`` may hold one row per run (the batched env): the sums are
+    then over the last axis, one reward per run."""
+    total = np.sum(losses, axis=-1)
     if mode == "loss":
         return -total, total
     if mode == "loss-decrease":
         return previous_total - total, total
     if mode == "loss-normalized":
-        return -float(normalized_losses(losses, reset_losses).sum()), total
+        return -normalized_losses(losses, reset_losses).sum(axis=-1), total
     raise ValueError(f"unknown reward mode {mode!r}")
 
 
 def below_reference(accuracies: Sequence[float], reference: Sequence[float], threshold: float) -> bool:
-    """Whether mean accuracy falls under ``threshold`` x the mean single-task reference (QLS §4.3)."""
-    return float(np.mean(accuracies)) < threshold * float(np.mean(reference))
+    """Whether mean accuracy falls under ``threshold`` x the mean single-task reference (QLS §4.3);
+    one answer per row when ``accuracies`` holds a row per run."""
+    return np.mean(accuracies, axis=-1) < threshold * float(np.mean(reference))
