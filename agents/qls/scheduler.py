@@ -11,7 +11,7 @@ on the synthetic suite one trained agent scored 70.1 ± 6.2 greedily and 88.8 ±
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +70,6 @@ class QLSScheduler(Configurable):
         super().__init__(agent=agent, policy=policy, temperature=temperature)
         self.agent = agent if isinstance(agent, QLS) else None
         self.rng = np.random.default_rng(0)
-
-    def with_agent(self, agent: QLS | str | Path) -> QLSScheduler:
-        """The same scheduler with ``agent`` (``--agent`` when the spec names none)."""
-        values = {f.name: getattr(self.hyperparameters, f.name) for f in fields(self.hyperparameters)}
-        return type(self)(**{**values, "agent": agent})
 
     def _path(self) -> Path | None:
         agent = self.hyperparameters.agent
