@@ -64,12 +64,18 @@ CONFIGS = {
         "steps_per_action": 2,
         "reward": "loss-decrease",
         "uncertainty": "entropy",
-        "features": ("loss", "elapsed"),
+        "features": ("loss", "elapsed", "since", "share"),
         "reference": "auto",
         "reference_budget": 20,
         "penalty_threshold": 1.0,
     },
     "hard-reward": {"episode_steps": 25, "refresh_every": 4, "reward_set": "hard"},
+    "normalized": {
+        "episode_steps": 15,
+        "refresh_every": 6,
+        "reward": "loss-normalized",
+        "features": ("share", "since", "loss", "elapsed"),
+    },
     "whole-dev": {
         "episode_steps": 20,
         "refresh_every": 3,
@@ -183,13 +189,13 @@ def test_invalid_and_masked_actions_name_the_run_and_train_nothing(small_suite, 
     assert [info["minibatches"]["gamma"][i] for i in range(3)] == [1, 0, 1]
 
 
-def test_a_nan_loss_truncates_only_its_run(small_suite, cache):
+def test_a_nan_loss_terminates_only_its_run(small_suite, cache):
     env = make(small_suite, cache, num_envs=2, config={"penalty": -7.0})
     observation, _ = env.reset(seed=0)
     env.params["head_weight"][1, 0] = float("nan")
     steps_before = env.shared_steps.clone()
     observation_after, reward, terminated, truncated, info = env.step(np.array([0, 0]))
-    assert truncated.tolist() == [False, True] and reward[1] == -7.0 and not terminated.any()
+    assert terminated.tolist() == [False, True] and reward[1] == -7.0 and not truncated.any()
     assert info["_nan_loss"].tolist() == [False, True] and info["nan_loss"]["task"][1] == "alpha"
     np.testing.assert_array_equal(observation_after[1], observation[1])
     assert env.shared_steps.tolist() == [steps_before[0] + 1, steps_before[1]]

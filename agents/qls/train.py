@@ -100,12 +100,9 @@ class TrainAgentConfig(Settings):
     step) are documented on the class."""
 
     def env_config(self) -> EnvConfig:
-        """The env's settings: :data:`AGENT_ENV_DEFAULTS` overridden by ``env``. The fast env
-        computes the loss and elapsed groups only, so those are its default."""
-        defaults = (
-            {**AGENT_ENV_DEFAULTS, "features": ("loss", "elapsed")} if self.fast else AGENT_ENV_DEFAULTS
-        )
-        return EnvConfig.of({**defaults, **self.env})
+        """The env's settings: :data:`AGENT_ENV_DEFAULTS` overridden by ``env``, the same for the
+        full and the fast env."""
+        return EnvConfig.of({**AGENT_ENV_DEFAULTS, **self.env})
 
     def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)

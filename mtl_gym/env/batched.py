@@ -53,7 +53,7 @@ from .env import (
     scheduling_spaces,
 )
 from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
-from .observation import below_reference, loss_reward
+from .observation import below_reference, features, loss_reward
 from .rules import Rule
 from .uncertainty import histograms, uncertainty
 
@@ -329,12 +329,6 @@ class BatchedMTLEnv(VectorEnv):
         self.model_factory = FeatureModelConfig(self.features, self.hidden_dim)
         self.rules_factory = rules
         self.num_tasks = len(self.suite)
-        if set(self.config.features) - {"loss", "elapsed"} or self.config.reward == "loss-normalized":
-            raise ValueError(
-                "the batched env computes the histograms, the loss and elapsed feature groups and the loss "
-                f"and loss-decrease rewards; features={self.config.features} with reward={self.config.reward!r} "
-                "need the full env"
-            )
         self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
         self.single_action_space, self.single_observation_space = scheduling_spaces(
             self.num_tasks, self.config
@@ -393,6 +387,8 @@ class BatchedMTLEnv(VectorEnv):
         self.head_steps = torch.zeros(n, k, dtype=torch.float64)
         self.steps = np.zeros(n, dtype=np.int64)
         self.minibatches = np.zeros((n, k), dtype=np.int64)
+        self.last_chosen = np.zeros((n, k), dtype=np.int64)
+        """The decision at which each run last chose each task (0: not since reset)."""
         self.samples = np.zeros((n, k), dtype=np.int64)
         self.hard_rows = torch.zeros(n, k, self.hard_valid.shape[1], dtype=torch.long)
         self.reward_rows = torch.zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
@@ -403,6 +399,8 @@ class BatchedMTLEnv(VectorEnv):
         self.dev_loss = np.full((n, k), np.nan)
         self.dev_accuracy = np.full((n, k), np.nan)
         self.previous_loss = np.zeros(n)
+        self.reset_loss = np.full((n, k), np.nan)
+        """Each run's reward-set losses at reset (the ``loss-normalized`` reward and feature)."""
         self.observations = np.zeros((n, *self.single_observation_space.shape), dtype=np.float32)
         self.masks = np.ones((n, k), dtype=bool)
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -478,6 +476,8 @@ class BatchedMTLEnv(VectorEnv):
         self.head_steps[index] = 0.0
         self.steps[runs] = 0
         self.minibatches[runs] = 0
+        self.last_chosen[runs] = 0
+        self.reset_loss[runs] = np.nan
         self.samples[runs] = 0
         if self.rules_factory is not None:
             for i in runs:
@@ -587,14 +587,15 @@ class BatchedMTLEnv(VectorEnv):
                     rule.after_step(self.views[i])
             due = alive[self.steps[alive] % self.config.refresh_every == 0]
             self._refresh(due)
+        self.last_chosen[alive, actions[alive]] = self.decisions[alive]
         if self.rules_factory is not None:
             self._update_masks(alive)
             terminated[alive] = [any(rule.done(self.views[i]) for rule in self.rules[i]) for i in alive]
         self._observe(alive)
         if len(alive):
-            # The single env's reward functions, one row per run (loss-normalized is refused here).
+            # The single env's reward functions, one row per run.
             reward, total = loss_reward(
-                self.config.reward, self.dev_loss[alive], None, self.previous_loss[alive]
+                self.config.reward, self.dev_loss[alive], self.reset_loss[alive], self.previous_loss[alive]
             )
             if self.reference is not None:
                 below = below_reference(
@@ -605,8 +606,9 @@ class BatchedMTLEnv(VectorEnv):
             self.previous_loss[alive] = total
             truncated[alive] = self.steps[alive] >= self.config.episode_steps * self.config.steps_per_action
         failed_runs = np.array(sorted(failed), dtype=np.int64)
+        # As in the single env: a diverged run failed (terminated), it did not run out of time.
         rewards[failed_runs] = self.config.penalty
-        truncated[failed_runs] = True
+        terminated[failed_runs] = True
         infos = self.infos(failed)
         ended = terminated | truncated
         result = BatchedStep(self.observations.copy(), rewards, terminated, truncated, infos, ended)
@@ -632,6 +634,11 @@ class BatchedMTLEnv(VectorEnv):
             if not self.masks[i, task]:
                 raise InvalidActionError(f"run {i}: action {task} ({self.suite[task].name!r}) is masked")
         return values.astype(np.int64)
+
+    @property
+    def decisions(self) -> np.ndarray:
+        """Each run's env steps this episode (training steps / steps_per_action)."""
+        return self.steps // self.config.steps_per_action
 
     def action_masks(self) -> np.ndarray:
         """``[num_envs, num_tasks]`` bool masks, True = allowed (the sb3-contrib convention)."""
@@ -851,12 +858,19 @@ class BatchedMTLEnv(VectorEnv):
         losses = (per_example * valid).sum(-1) / valid.sum(-1)
         correct = (predicts(reward, labels) & self.reward_valid).sum(-1)
         accuracies = correct / self.reward_valid.sum(-1)
-        for group in self.config.features:  # "loss" and "elapsed" (others are refused at construction)
-            if group == "loss":
-                parts.append(losses)
-            else:
-                elapsed = self.steps[runs] / (self.config.episode_steps * self.config.steps_per_action)
-                parts.append(torch.from_numpy(np.minimum(elapsed, 1.0)).float().unsqueeze(1))
+        dev_loss = losses.double().numpy()
+        fresh = np.isnan(self.reset_loss[runs, 0])  # the first observation since reset
+        self.reset_loss[np.asarray(runs)[fresh]] = dev_loss[fresh]
+        extra = features(
+            self.config.features,
+            minibatches=self.minibatches[runs],
+            last_chosen=self.last_chosen[runs],
+            losses=dev_loss,
+            reset_losses=self.reset_loss[runs] if self.config.reward == "loss-normalized" else None,
+            step=self.decisions[runs],
+            horizon=self.config.episode_steps,
+        )
+        parts.append(torch.from_numpy(extra))
         self.observations[runs] = torch.cat(parts, dim=1).numpy()
-        self.dev_loss[runs] = losses.double().numpy()
+        self.dev_loss[runs] = dev_loss
         self.dev_accuracy[runs] = accuracies.double().numpy()

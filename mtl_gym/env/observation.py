@@ -50,17 +50,18 @@ def feature_bounds(groups: Sequence[str], num_tasks: int) -> tuple[np.ndarray, n
 
 
 def budget_share(minibatches: Sequence[float]) -> np.ndarray:
-    """``n_k / sum(n)``; all zeros before any minibatch."""
+    """``n_k / sum(n)``; all zeros before any minibatch. Row-wise when given one row per run."""
     counts = np.asarray(minibatches, dtype=np.float64)
-    total = counts.sum()
-    return counts / total if total > 0 else np.zeros_like(counts)
+    total = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
 
-def steps_since(last_chosen: Sequence[int], step: int) -> np.ndarray:
-    """``s / (s + K)`` with ``s = step - last_chosen[k]`` (last_chosen is 0 for a task not chosen since reset)."""
+def steps_since(last_chosen: Sequence[int], step: int | np.ndarray) -> np.ndarray:
+    """``s / (s + K)`` with ``s = step - last_chosen[k]`` (last_chosen is 0 for a task not chosen
+    since reset). Row-wise when given one row per run and one step per run."""
     last = np.asarray(last_chosen, dtype=np.float64)
-    since = np.maximum(step - last, 0.0)
-    return since / (since + len(last))
+    since = np.maximum(np.asarray(step, dtype=np.float64)[..., None] - last, 0.0)
+    return since / (since + last.shape[-1])
 
 
 def normalized_losses(losses: Sequence[float], reset_losses: Sequence[float]) -> np.ndarray:
@@ -70,8 +71,9 @@ def normalized_losses(losses: Sequence[float], reset_losses: Sequence[float]) ->
     )
 
 
-def elapsed_fraction(step: int, horizon: int) -> float:
-    return min(step / horizon, 1.0)
+def elapsed_fraction(step: int | np.ndarray, horizon: int) -> np.ndarray:
+    """``step / horizon`` capped at 1, with a trailing axis of size 1 (one value per run)."""
+    return np.minimum(np.asarray(step, dtype=np.float64) / horizon, 1.0)[..., None]
 
 
 def features(
@@ -81,11 +83,12 @@ def features(
     last_chosen: Sequence[int],
     losses: Sequence[float],
     reset_losses: Sequence[float] | None,
-    step: int,
+    step: int | np.ndarray,
     horizon: int,
 ) -> np.ndarray:
     """The feature groups, concatenated in the order of ``groups`` (float32). ``step`` and
-    ``last_chosen`` count env steps; ``reset_losses`` normalises the ``loss`` group when given."""
+    ``last_chosen`` count env steps; ``reset_losses`` normalises the ``loss`` group when given.
+    Every argument may hold one row per run (the batched env), giving one row of features each."""
     parts = []
     for group in groups:
         if group == "share":
@@ -96,12 +99,12 @@ def features(
             loss = np.asarray(losses, dtype=np.float64)
             parts.append(loss if reset_losses is None else normalized_losses(loss, reset_losses))
         elif group == "elapsed":
-            parts.append(np.array([elapsed_fraction(step, horizon)]))
+            parts.append(elapsed_fraction(step, horizon))
         else:
             raise ValueError(f"unknown feature group {group!r}; expected one of {FEATURE_GROUPS}")
     if not parts:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32)
+        return np.zeros((*np.shape(step), 0), dtype=np.float32)
+    return np.concatenate(parts, axis=-1).astype(np.float32)
 
 
 def loss_reward(
