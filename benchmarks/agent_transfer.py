@@ -21,9 +21,9 @@ default deployment policy (softmax) and ``qls:policy=greedy``, next to ``uniform
 ``--budget`` task-minibatches on unseen seeds 100, 101, ... with every model of ``--models``.
 
 Both agents train with the same ``--env`` settings over the agent-training defaults
-(``AGENT_ENV_DEFAULTS``: penalty on with ``reference="auto"``), by default ``features=loss,elapsed``:
-the fast env computes only the loss and elapsed groups, and the full env's default adds share and
-since, so without it the two agents would see different observations. Training episodes are
+(``AGENT_ENV_DEFAULTS``: penalty on with ``reference="auto"``), by default ``features=loss,elapsed``,
+the observation of the README's measurements (made when the fast env computed only those groups;
+``--env features=share,since,loss,elapsed`` gives today's agent default). Training episodes are
 ``--budget`` decisions long unless ``--env episode_steps=...`` says otherwise.
 
 ``--model-option KEY=VALUE`` sets a ModelConfig field of every model (deployed and trained);
@@ -104,13 +104,17 @@ def deploy(method: str, agent: str | None, suite, model: dict, args, seeds: list
         for seed in seeds
     ]
     accuracy = [r.avg_test_acc for r in runs]
-    shares = [max(r.action_counts.values()) / sum(r.action_counts.values()) for r in runs]
+    shares = [
+        [r.action_counts.get(name, 0) / sum(r.action_counts.values()) for name in suite.names] for r in runs
+    ]
     mean, half = mean_ci(accuracy)
     return {
         "avg_test_acc": accuracy,
+        "avg_dev_acc": [r.avg_dev_acc for r in runs],
         "mean": mean,
         "ci95": None if np.isnan(half) else half,
-        "max_share": shares,
+        "max_share": [max(run) for run in shares],
+        "min_share": [min(run) for run in shares],
         "action_counts": {n: sum(r.action_counts.get(n, 0) for r in runs) for n in suite.names},
         "deploy_s": round(sum(r.wall_s for r in runs), 1),
     }
