@@ -337,3 +337,22 @@ def test_qls_paper_preset_builds_the_papers_model(tmp_path):
     model = ModelConfig.of(config.model)(suite)
     lstm = next(module for module in model.modules() if isinstance(module, torch.nn.LSTM))
     assert (lstm.input_size, lstm.hidden_size) == (300, 100)
+
+
+def test_agent_options_reach_the_agents_the_harness_trains(tmp_path):
+    from mtl_gym.bench.config import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = ["--budget", "30", "--env", "bins=10", "--out", str(tmp_path)]
+    options = ["fast=true", "num_envs=4", 'env={"features": []}', 'exploration_kwargs={"c": 2}']
+    for option in options:
+        flags += ["--agent-option", option]
+    config = config_from_args(parser.parse_args(flags))
+    agent = config.agent_config("qls")
+    assert agent.fast and agent.num_envs == 4 and agent.exploration_kwargs == {"c": 2}
+    # The agent's env: the bench's, episodes as long as the budget, then the agent-only settings.
+    assert agent.env == {"bins": 10, "episode_steps": 30, "features": []}
+    assert config.env == {"bins": 10}  # the scheduled runs keep the bench's env
+    with pytest.raises(ValueError, match="num_env"):
+        config_from_args(parser.parse_args(["--agent-option", "num_env=4", "--out", str(tmp_path)]))

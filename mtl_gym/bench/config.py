@@ -54,6 +54,10 @@ class BenchConfig(Settings):
     """Env steps of training each agent (qls, ppo) when none is given."""
     agent_seed: int = 1000
     """Seed of training the agents; away from the evaluation seeds, which it should not train on."""
+    agent_options: dict = field(default_factory=dict)
+    """TrainAgentConfig fields of the agents trained here, over the harness's own, e.g. fast=true
+    num_envs=64 (the batched env; README "Fast agent training") or exploration_kwargs={"c": 2};
+    an env given here updates the bench's env for the agent only."""
     pareto: list[str] | None = None
     """Two tasks A,B: also sweep fixed-weights sampling over pareto_ratios; plot A's test accuracy vs B's."""
     pareto_ratios: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7, 0.9])
@@ -88,6 +92,8 @@ class BenchConfig(Settings):
             raise ValueError("BenchConfig.transfer_folds must be at least 2 and transfer_epochs at least 1")
         if self.pareto is not None and (len(self.pareto) != 2 or self.pareto[0] == self.pareto[1]):
             raise ValueError(f"BenchConfig.pareto takes two different tasks, got {self.pareto}")
+        if self.agent_options:
+            self.agent_config()  # a misspelt or ill-typed option fails here, before any trial
 
     def pareto_methods(self) -> list[str]:
         """The fixed-weights scalarization sweep over A and B, one spec per ratio; unnamed tasks weigh 1."""
@@ -100,15 +106,19 @@ class BenchConfig(Settings):
         """How the harness trains an agent (qls, ppo): on this suite and model, episodes as long as the budget."""
         from ..agents.qls import TrainAgentConfig  # here, so that the CLI's parser imports no agents
 
-        return TrainAgentConfig(
-            suite=self.suite,
-            data_dir=self.data_dir,
-            suite_options=self.suite_options,
-            model=self.model,
-            env={**self.env, "episode_steps": self.budget},
-            timesteps=self.agent_timesteps,
-            seed=self.agent_seed,
-            algorithm=algorithm,
+        options = dict(self.agent_options)
+        return TrainAgentConfig.of(
+            {
+                "suite": self.suite,
+                "data_dir": self.data_dir,
+                "suite_options": self.suite_options,
+                "model": self.model,
+                "timesteps": self.agent_timesteps,
+                "seed": self.agent_seed,
+                "algorithm": algorithm,
+                **options,
+                "env": {**self.env, "episode_steps": self.budget, **options.get("env", {})},
+            }
         )
 
     def setup(self) -> dict:
@@ -212,6 +222,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--env", "env", action="append", metavar="KEY=VALUE")
     add("--trainer", "trainer", action="append", metavar="KEY=VALUE")
+    add("--agent-option", "agent_options", action="append", metavar="KEY=VALUE")
     add("--methods", "methods", type=split_spec_list, metavar="A,B,...")
     add("--lr-grid", "lr_grid", type=_floats, metavar="LR,LR,...")
     add("--pareto", "pareto", type=_names, metavar="TASK_A,TASK_B")
@@ -241,7 +252,12 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     if args.preset:
         base = replace(base, **PRESETS[args.preset])
     given = {f.name: getattr(args, f.name) for f in fields(BenchConfig) if hasattr(args, f.name)}
-    flags = {"suite_options": "--option", "env": "--env", "trainer": "--trainer"}
+    flags = {
+        "suite_options": "--option",
+        "env": "--env",
+        "trainer": "--trainer",
+        "agent_options": "--agent-option",
+    }
     for name, flag in flags.items():
         if name in given:
             given[name] = {**getattr(base, name), **parse_assignments(given[name], flag)}
