@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from mtl_gym.agents import QLS
 from mtl_gym.agents.qls import TrainAgentConfig
 from mtl_gym.agents.tuning import SPACES, PeriodicEvaluation, deployed_dev_accuracy, rescale
 from mtl_gym.cli import main
@@ -86,6 +87,7 @@ def test_spaces_sample_configs_within_their_ranges(algorithm):
         if algorithm == "qls":
             assert kwargs["learning_starts"] <= config.timesteps // 2
             assert space.c[0] <= config.exploration_kwargs["c"] <= space.c[1]
+            assert config.deploy["temperature"] in space.temperature
         else:
             assert kwargs["batch_size"] <= kwargs["n_steps"] and not config.exploration_kwargs
 
@@ -119,6 +121,16 @@ def test_evaluation_leaves_the_global_random_streams_alone(small_suite):
         torch.rand(1, generator=torch.Generator().manual_seed(7)).item(),
     )
     assert (random.random(), np.random.random(), torch.rand(1).item()) == expected
+
+
+def test_evaluation_deploys_as_the_config_says(small_suite):
+    """The tuned deployment settings reach the evaluated scheduler (here, one it must refuse)."""
+    config = TrainAgentConfig(
+        model={"name": "cnn", "embedding_dim": 16, "hidden_dim": 16}, deploy={"temperature": -1.0}
+    )
+    agent = QLS("MlpPolicy", config.make_env(small_suite), seed=0)
+    with pytest.raises(ValueError, match="temperature must be positive, got -1.0"):
+        deployed_dev_accuracy(agent, config, small_suite, budget=3, seed=99)
 
 
 def load_study(out):

@@ -42,9 +42,10 @@ def deployed_dev_accuracy(
     agent: BaseAlgorithm, config: TrainAgentConfig, suite: TaskSuite, budget: int, seed: int
 ) -> float:
     """Mean dev accuracy of a fresh MTL model (seeded by ``seed``) trained for ``budget``
-    task-minibatches under ``agent``'s greedy schedule, in ``config``'s env, model and trainer.
-    The global random states are left as they were."""
-    scheduler = algorithm(config.algorithm).scheduler(agent)
+    task-minibatches under ``agent`` deployed as ``config.deploy`` says (its scheduler's defaults
+    where it is empty), in ``config``'s env, model and trainer. The global random states are left
+    as they were."""
+    scheduler = algorithm(config.algorithm).scheduler(agent, **config.deploy)
     with preserved_global_rng():
         result = run_schedule(
             scheduler,

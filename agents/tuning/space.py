@@ -65,9 +65,14 @@ class QLSSpace:
     """Env steps between updates."""
     steps_per_action: tuple[int, ...] = (1, 2, 4)
     """Env setting: training steps on the chosen task per decision."""
+    temperature: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+    """Deployment: the softmax temperature (``qls:temperature=``) of the evaluations, so the study
+    picks it by dev accuracy; it lands in ``deploy`` of best_config.json (pass it to the deployed
+    method)."""
 
     def sample(self, trial: Any, base: TrainAgentConfig) -> TrainAgentConfig:
         config = rescale(base, _choice(trial, "steps_per_action", self.steps_per_action))
+        deploy = {**base.deploy, "temperature": _choice(trial, "temperature", self.temperature)}
         learning_starts = trial.suggest_int("learning_starts", *self.learning_starts, log=True)
         kwargs = {
             "gamma": _choice(trial, "gamma", self.gamma),
@@ -85,6 +90,7 @@ class QLSSpace:
             exploration="boltzmann-gumbel",
             exploration_kwargs={**base.exploration_kwargs, "c": _log_float(trial, "c", self.c)},
             algorithm_kwargs={**base.algorithm_kwargs, **kwargs},
+            deploy=deploy,
         )
 
 
