@@ -193,3 +193,27 @@ def test_a_mismatched_env_is_refused_in_one_line(trained, small_suite, capsys):
               "uncertainty=entropy", "--suite", "synthetic", "--threads", "1"])  # fmt: skip
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "uncertainty='margin'" in lines[0] and "uncertainty='entropy'" in lines[0]
+
+
+def test_unset_deployment_settings_come_from_the_agents_config(trained, small_suite, tmp_path):
+    """A deploy setting recorded beside the agent (e.g. tuned by tune-agent) applies unless the spec sets it."""
+    import shutil
+
+    tuned = tmp_path / "tuned"
+    shutil.copytree(trained["out"], tuned)
+    record = json.loads((tuned / "config.json").read_text())
+    record["config"]["deploy"] = {"policy": "greedy"}
+    (tuned / "config.json").write_text(json.dumps(record))
+
+    def actions(method, folder):
+        agent = str(folder / "agent.zip")
+        return run_method(method, small_suite, 8, 3, model=ModelConfig(**MODEL), agent=agent).actions
+
+    greedy = actions("qls:policy=greedy", trained["out"])
+    assert greedy != actions("qls", trained["out"])  # so the next line tells the two policies apart
+    assert actions("qls", tuned) == greedy
+    assert actions("qls:policy=softmax", tuned) == actions("qls", trained["out"])
+    record["config"]["deploy"] = {"temperature": -1}
+    (tuned / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="temperature must be positive, got -1"):
+        actions("qls", tuned)

@@ -54,6 +54,15 @@ def recorded_settings(agent_path: str | Path) -> dict[str, Any] | None:
     return observation_settings(record.get("config", {}).get("env"))
 
 
+def recorded_deployment(agent_path: str | Path) -> dict[str, Any]:
+    """The deployment settings (``deploy`` of its TrainAgentConfig, e.g. a temperature tuned by
+    ``tune-agent``) in the ``config.json`` beside ``agent_path``; empty if there are none."""
+    path = Path(agent_path).parent / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text()).get("config", {}).get("deploy") or {})
+
+
 def deployment_config(recorded: dict[str, Any] | None, requested: EnvConfig | dict | None) -> EnvConfig:
     """``requested`` with the agent's observation settings wherever ``requested`` leaves a setting at
     its default; a setting given explicitly is kept, for :func:`check_env` to refuse if it differs."""

@@ -6,7 +6,8 @@ A short QLS run leaves Q-values that differ between actions by about 1e-5 of the
 paper's greedy choice (QLS §4.4: "during run-time, the scheduler greedily selects the action which
 yields the highest expected reward") then locks onto that noise and trains one or two tasks only:
 on the synthetic suite one trained agent scored 70.1 ± 6.2 greedily and 88.8 ± 2.1 sampling (issue
-11). ``policy="greedy"`` keeps the paper's argmax.
+11). ``policy="greedy"`` keeps the paper's argmax. A setting the spec leaves unset comes from the
+agent's ``config.json`` (``deploy``, e.g. a temperature chosen by ``tune-agent``), else the default.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from mtl_gym.env import MTLSchedulingEnv
 from mtl_gym.spec import Configurable
 
-from ..common.contract import check_env, recorded_settings
+from ..common.contract import check_env, recorded_deployment, recorded_settings
 from ..common.deploy import check_fits
 from ..common.masking import masked_argmax, sample_rows, standardized_softmax
 from ..common.serialization import load_agent
@@ -39,17 +40,27 @@ against the baselines")."""
 class QLSSchedulerHyperparameters:
     agent: Any = None
     """The trained agent: a path to its ``agent.zip`` (``--agent``) or a :class:`QLS`."""
-    policy: str = "softmax"
+    policy: str | None = None
     """``softmax``: sample from softmax((Q − max Q) / (temperature · std Q)) over the allowed tasks;
-    ``greedy``: the allowed task of highest Q (the paper's)."""
-    temperature: float = TEMPERATURE
-    """Of the softmax, in units of the per-state std of Q over the allowed tasks: 0 → greedy, ∞ → uniform."""
+    ``greedy``: the allowed task of highest Q (the paper's). Unset: the agent's recorded ``deploy``
+    setting, else softmax."""
+    temperature: float | None = None
+    """Of the softmax, in units of the per-state std of Q over the allowed tasks: 0 → greedy, ∞ → uniform.
+    Unset: the agent's recorded ``deploy`` setting, else :data:`TEMPERATURE`."""
 
     def __post_init__(self):
-        if self.policy not in POLICIES:
+        if self.policy is not None and self.policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, got {self.policy!r}")
-        if not self.temperature > 0:
+        if self.temperature is not None and not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
+
+    def resolved(self, recorded: dict[str, Any]) -> QLSSchedulerHyperparameters:
+        """Unset settings from ``recorded`` (an agent's ``deploy``), else the defaults; checked."""
+        return QLSSchedulerHyperparameters(
+            agent=self.agent,
+            policy=self.policy or recorded.get("policy", "softmax"),
+            temperature=self.temperature or recorded.get("temperature", TEMPERATURE),
+        )
 
 
 class QLSScheduler(Configurable):
@@ -65,10 +76,12 @@ class QLSScheduler(Configurable):
     Hyperparameters = QLSSchedulerHyperparameters
 
     def __init__(
-        self, agent: QLS | str | Path | None = None, policy: str = "softmax", temperature: float = TEMPERATURE
+        self, agent: QLS | str | Path | None = None, policy: str | None = None, temperature: float | None = None
     ):
         super().__init__(agent=agent, policy=policy, temperature=temperature)
         self.agent = agent if isinstance(agent, QLS) else None
+        self.deployment = self.hyperparameters.resolved({})
+        """The settings in force: the spec's, then the agent's recorded ones (at reset), then the defaults."""
         self.rng = np.random.default_rng(0)
 
     def _path(self) -> Path | None:
@@ -83,6 +96,7 @@ class QLSScheduler(Configurable):
             self.agent = load_agent(QLS, path)  # never unpickles: a legacy SB3 zip needs trust
         if path is not None:
             check_env(recorded_settings(path), env.config, str(path))
+            self.deployment = self.hyperparameters.resolved(recorded_deployment(path))
         check_fits(self.agent, env)
         self.rng = np.random.default_rng(seed)
 
@@ -90,13 +104,13 @@ class QLSScheduler(Configurable):
         """The policy's distribution over tasks (one-hot under ``greedy``)."""
         q_values, _ = self.agent.q_values(np.asarray(observation)[None])
         masks = np.asarray(mask, dtype=bool).reshape(1, -1)
-        if self.hyperparameters.policy == "greedy":
+        if self.deployment.policy == "greedy":
             return np.eye(q_values.shape[1])[masked_argmax(q_values, masks)][0]
-        return standardized_softmax(q_values, masks, self.hyperparameters.temperature)[0]
+        return standardized_softmax(q_values, masks, self.deployment.temperature)[0]
 
     def __call__(self, observation: np.ndarray, info: dict) -> int:
         mask = info["action_mask"]
-        if self.hyperparameters.policy == "greedy":
+        if self.deployment.policy == "greedy":
             action, _ = self.agent.predict(observation, deterministic=True, action_masks=mask)
             return int(action)
         return int(sample_rows(self.probabilities(observation, mask)[None], self.rng)[0])

@@ -67,8 +67,8 @@ class QLSSpace:
     """Env setting: training steps on the chosen task per decision."""
     temperature: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
     """Deployment: the softmax temperature (``qls:temperature=``) of the evaluations, so the study
-    picks it by dev accuracy; it lands in ``deploy`` of best_config.json (pass it to the deployed
-    method)."""
+    picks it by dev accuracy; it lands in ``deploy`` of best_config.json, and an agent trained from
+    that config deploys with it by default."""
 
     def sample(self, trial: Any, base: TrainAgentConfig) -> TrainAgentConfig:
         config = rescale(base, _choice(trial, "steps_per_action", self.steps_per_action))
