@@ -76,7 +76,10 @@ class QLSScheduler(Configurable):
     Hyperparameters = QLSSchedulerHyperparameters
 
     def __init__(
-        self, agent: QLS | str | Path | None = None, policy: str | None = None, temperature: float | None = None
+        self,
+        agent: QLS | str | Path | None = None,
+        policy: str | None = None,
+        temperature: float | None = None,
     ):
         super().__init__(agent=agent, policy=policy, temperature=temperature)
         self.agent = agent if isinstance(agent, QLS) else None
