@@ -123,11 +123,20 @@ class BiLSTMTaggerMTL(LinearHeadsMTL):
         char_dim: int = 0,
         char_filters: int = 30,
         word_dropout: float = 0.0,
+        lowercase_words: bool = False,
     ):
         if hidden_dim % 2:
             raise ValueError(f"the BiLSTM splits hidden_dim between two directions; got odd {hidden_dim}")
         super().__init__(vocab_size, tasks, embedding_dim, hidden_dim, dropout, vectors)
         self.word_dropout = word_dropout
+        # With lowercase_words, the row of the word embedding that each id reads: one row per
+        # lowercased spelling, so "Apple" and "apple" share one (the spelling and its casing class
+        # stay with the character features). None reads row = id.
+        self.register_buffer("rows", None, persistent=False)
+        if lowercase_words:
+            if words is None or len(words) != vocab_size:
+                raise ValueError("lowercase_words needs the vocabulary's words, one per id")
+            self.rows = lowercase_rows(words)
         # Which ids a training batch has held; None with pretrained vectors, whose rows all mean something.
         self.register_buffer(
             "trained", torch.zeros(vocab_size, dtype=torch.bool) if vectors is None else None
@@ -155,12 +164,12 @@ class BiLSTMTaggerMTL(LinearHeadsMTL):
 
     def encode(self, tokens: torch.Tensor, lengths: torch.Tensor) -> SequenceFeatures:
         real = tokens.ne(PAD_ID)
-        words = tokens
+        words = tokens if self.rows is None else self.rows[tokens]
         if self.trained is not None:
             if self.training:
-                self.trained[tokens] = True
+                self.trained[words] = True
             else:
-                words = words.masked_fill(~self.trained[tokens] & real, UNK_ID)
+                words = words.masked_fill(~self.trained[words] & real, UNK_ID)
         if self.training and self.word_dropout > 0:
             dropped = real & (torch.rand(tokens.shape, device=tokens.device) < self.word_dropout)
             words = words.masked_fill(dropped, UNK_ID)
@@ -176,6 +185,21 @@ class BiLSTMTaggerMTL(LinearHeadsMTL):
         pooled = states.masked_fill(~real.unsqueeze(-1), float("-inf")).amax(dim=1)
         per_token = self.dropout(states) if self.tags_tokens else None
         return SequenceFeatures(per_token, self.dropout(pooled))
+
+
+def lowercase_rows(words: Sequence[str]) -> torch.Tensor:
+    """``[len(words)]`` embedding row of each id: the smallest id with the same lowercased word.
+    Training words have smaller ids than dev/test-only ones (``VocabConfig.eval_words``), so a
+    dev/test word whose lowercased form a training word shares reads that word's trained row.
+    The padding and unknown ids keep their own rows."""
+    first: dict[str, int] = {}
+    rows = []
+    for row, word in enumerate(words):
+        if row in (PAD_ID, UNK_ID):
+            rows.append(row)
+        else:
+            rows.append(first.setdefault(word.lower(), row))
+    return torch.tensor(rows, dtype=torch.long)
 
 
 def reverse_index(lengths: torch.Tensor, width: int) -> torch.Tensor:

@@ -18,7 +18,9 @@ MODELS: dict[str, type[nn.Module]] = {
     "cnn": ConvEncoderMTL,
     "bilstm": BiLSTMTaggerMTL,
 }
-MODEL_OPTIONS: dict[str, tuple[str, ...]] = {"bilstm": ("char_dim", "char_filters", "word_dropout")}
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "bilstm": ("char_dim", "char_filters", "word_dropout", "lowercase_words")
+}
 """The ModelConfig fields that only some models read; setting one for another model is an error."""
 
 
@@ -43,6 +45,10 @@ class ModelConfig(Settings):
     """``bilstm`` only: character-CNN filters, the size of the spelling feature of a word."""
     word_dropout: float = 0.0
     """``bilstm`` only: probability of replacing a training token by the unknown word."""
+    lowercase_words: bool = False
+    """``bilstm`` only: words that differ only in case share one word embedding ("Apple" reads
+    "apple"'s); unlike ``VocabConfig.lowercase``, ids keep their case, so the character features
+    and the casing class still see it."""
 
     def __post_init__(self):
         if self.name not in MODELS:
@@ -62,7 +68,7 @@ class ModelConfig(Settings):
                     f"{self.vectors} holds {vectors.shape[1]}-d vectors but embedding_dim is {self.embedding_dim}"
                 )
         options = {name: getattr(self, name) for name in MODEL_OPTIONS.get(self.name, ())}
-        if options.get("char_dim"):
+        if options.get("char_dim") or options.get("lowercase_words"):
             options["words"] = suite.vocab.words()
         return MODELS[self.name](
             len(suite.vocab),
