@@ -125,3 +125,44 @@ def test_eval_words_get_ids_after_training_words_and_read_as_unknown_until_train
         same = torch.allclose(model.encode(gotham, one).tokens, model.encode(unknown, one).tokens)
         # Untrained, the word reads as the unknown word; only its spelling can tell them apart.
         assert same == (char_dim == 0)
+
+
+def test_lowercase_words_share_the_embedding_of_their_lowercased_training_word():
+    train_split = RawSplit([["new", "york"], ["new", "cars"]], [[0, 1], [2, 2]], "memory")
+    test_split = RawSplit([["New", "York"]], [[0, 1]], "memory")
+    raw = RawTask("ner", TaskKind.TAGGING, ["B-LOC", "I-LOC", "O"], {"train": train_split})
+    raw.splits |= {"dev": test_split, "test": test_split}
+    suite = build_suite("open", [raw], VocabConfig(eval_words=True))
+    texts = {"lower": "new york", "upper": "New York", "unknown": "<unk> <unk>"}
+    ids = {
+        name: torch.tensor([[suite.vocab.token_to_id(w) for w in text.split()]])
+        for name, text in texts.items()
+    }
+    two = torch.tensor([2])
+    for lowercase_words in (False, True):
+        seed_everything(0)
+        model = ModelConfig(**(SMALL | {"lowercase_words": lowercase_words}))(suite)
+        Trainer(model, suite, TrainerConfig(batch_size=2)).step([0])
+        model.eval()
+        read = {name: model.encode(tokens, two).tokens for name, tokens in ids.items()}
+        # Lowercased, the dev/test-only "York" reads the trained "york"; otherwise it is unknown.
+        assert torch.allclose(read["upper"], read["lower"]) == lowercase_words
+        assert torch.allclose(read["upper"], read["unknown"]) != lowercase_words
+
+
+def test_logit_adjustment_favours_rare_labels_at_evaluation_only():
+    suite = right_context_suite(2)
+    batch = suite[0].test.batch(torch.arange(len(suite[0].test)))
+    train_mode, eval_mode = {}, {}
+    for tau in (0.0, 1.0):
+        model = train(suite, steps=5, logit_adjustment=tau).model.train()
+        train_mode[tau] = model.head(0, model.encode(batch.tokens, batch.lengths))
+        model.eval()
+        eval_mode[tau] = model.head(0, model.encode(batch.tokens, batch.lengths))
+    # Training is untouched: same seed, same steps, same logits in training mode.
+    assert torch.equal(train_mode[0.0], train_mode[1.0])
+    # At evaluation B-LOC (6 of 38 training tokens) gains log(29 / 7) on O (28 of 38), add-one smoothed.
+    shift = eval_mode[1.0] - eval_mode[0.0]
+    names = suite[0].label_names
+    gain = shift[..., names.index("B-LOC")] - shift[..., names.index("O")]
+    assert torch.allclose(gain, torch.tensor(29 / 7).log().expand_as(gain), atol=1e-5)

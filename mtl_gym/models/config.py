@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import torch
 from torch import nn
 
-from ..data import TaskSuite, load_word_vectors
+from ..data import IGNORE_INDEX, Task, TaskSuite, load_word_vectors
 from ..spec import Settings
 from .bilstm import BiLSTMTaggerMTL
 from .cnn import ConvEncoderMTL
@@ -18,7 +19,9 @@ MODELS: dict[str, type[nn.Module]] = {
     "cnn": ConvEncoderMTL,
     "bilstm": BiLSTMTaggerMTL,
 }
-MODEL_OPTIONS: dict[str, tuple[str, ...]] = {"bilstm": ("char_dim", "char_filters", "word_dropout")}
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "bilstm": ("char_dim", "char_filters", "word_dropout", "lowercase_words", "logit_adjustment")
+}
 """The ModelConfig fields that only some models read; setting one for another model is an error."""
 
 
@@ -43,6 +46,15 @@ class ModelConfig(Settings):
     """``bilstm`` only: character-CNN filters, the size of the spelling feature of a word."""
     word_dropout: float = 0.0
     """``bilstm`` only: probability of replacing a training token by the unknown word."""
+    lowercase_words: bool = False
+    """``bilstm`` only: words that differ only in case share one word embedding ("Apple" reads
+    "apple"'s); unlike ``VocabConfig.lowercase``, ids keep their case, so the character features
+    and the casing class still see it."""
+    logit_adjustment: float = 0.0
+    """``bilstm`` only: at evaluation, subtract this times the log of each label's training
+    frequency from the logits (post-hoc logit adjustment, Menon et al. 2021), so that rare labels
+    such as WNUT-17's entity tags win the per-token argmax more often; 0 leaves the logits as
+    trained. Training is unchanged; the evaluation loss is that of the adjusted logits."""
 
     def __post_init__(self):
         if self.name not in MODELS:
@@ -62,8 +74,10 @@ class ModelConfig(Settings):
                     f"{self.vectors} holds {vectors.shape[1]}-d vectors but embedding_dim is {self.embedding_dim}"
                 )
         options = {name: getattr(self, name) for name in MODEL_OPTIONS.get(self.name, ())}
-        if options.get("char_dim"):
+        if options.get("char_dim") or options.get("lowercase_words"):
             options["words"] = suite.vocab.words()
+        if options.get("logit_adjustment"):
+            options["label_counts"] = [label_counts(task) for task in suite]
         return MODELS[self.name](
             len(suite.vocab),
             task_specs(suite),
@@ -73,3 +87,9 @@ class ModelConfig(Settings):
             vectors=vectors,
             **options,
         )
+
+
+def label_counts(task: Task) -> torch.Tensor:
+    """``[num_labels]`` occurrences of each label in ``task``'s training split (per token for tagging)."""
+    labels = task.train.labels
+    return torch.bincount(labels[labels.ne(IGNORE_INDEX)], minlength=task.num_labels)
