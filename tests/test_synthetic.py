@@ -203,3 +203,13 @@ def test_bag_of_words_learns_easy_domain_better_than_hard(default_tasks):
     hard = _logistic_regression_accuracy(suite[hardest], len(suite.vocab))
     assert easy > 0.7
     assert hard < easy
+
+
+def test_load_suite_takes_vocab_settings_as_a_dict():
+    """So that bench and run reach them through --option vocab={...} (JSON)."""
+    from mtl_gym.data import load_suite
+
+    lowered = load_suite("synthetic", vocab={"lowercase": True, "max_size": 50})
+    assert len(lowered.vocab) == 50
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['max_words'\] for VocabConfig"):
+        load_suite("synthetic", vocab={"max_words": 50})

@@ -117,12 +117,15 @@ def load_suite(
     name: str,
     data_dir: str | Path | None = None,
     *,
-    vocab: VocabConfig = VocabConfig(),
+    vocab: VocabConfig | dict = VocabConfig(),
     max_len: int = 128,
     **options,
 ) -> TaskSuite:
-    """Read, check and encode the suite ``name``; ``options`` go to its reader's config."""
+    """Read, check and encode the suite ``name``; ``options`` go to its reader's config. ``vocab``
+    may be a dict of VocabConfig fields (``--option vocab={"eval_words": true}``)."""
     if name not in SUITES:
         raise KeyError(f"unknown suite {name!r}; known suites: {sorted(SUITES)}")
+    if isinstance(vocab, dict):
+        vocab = _config(VocabConfig, vocab)
     raw_tasks = SUITES[name].read(data_dir, options)
     return build_suite(name, raw_tasks, vocab, max_len)
