@@ -35,7 +35,7 @@ settings a user gives (``TrainAgentConfig.env``, ``--env``, the bench's ``env``)
   reference trains each task alone once (cached on disk) for ``reference_budget="episode"``, its
   fair share of an episode (episode_steps x steps_per_action / K minibatches). A reference trained
   for the env's default 1,000 minibatches per task kept every step of 200-step episodes under the
-  threshold, so the penalty was a constant -10 (README, "Observation features ...").
+  threshold, so the penalty was a constant -10 (README, "Agents: QLS").
 - ``features``: budget share, steps since chosen, per-task loss and elapsed fraction after the
   histograms, which alone cannot see a starved task (``mtl_gym.env.features``).
 
