@@ -167,7 +167,13 @@ def saved(out: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_workers_keeps_finished_trials_and_exits_130(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "status"),
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c", "kill-driver"],
+)
+def test_an_interrupt_stops_workers_keeps_finished_trials_and_exits(tmp_path, signum, whole_group, status):
+    """Ctrl-C reaches the whole process group; ``kill PID`` only the driver, which must stop its workers."""
     config = replace(TINY, methods=["uniform"], lr_grid=[1e-3, 2e-3, 3e-3], seeds=4, budget=300, pareto=None)
     (tmp_path / "config.json").write_text(config.to_json())
     out = tmp_path / "out"
@@ -188,12 +194,15 @@ def test_ctrl_c_stops_workers_keeps_finished_trials_and_exits_130(tmp_path):
     while not saved(out) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     assert process.poll() is None, process.communicate()
-    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    if whole_group:
+        os.killpg(process.pid, signum)  # as a terminal's Ctrl-C
+    else:
+        os.kill(process.pid, signum)
     sent = time.monotonic()
     _, err = process.communicate(timeout=60)
     assert time.monotonic() - sent < 10
     kept = len(saved(out))
-    assert process.returncode == 130 and "Traceback" not in err, err
+    assert process.returncode == status and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == (
         f"mtl-gym: interrupted: kept {kept} finished trials (of 12) in {out}; rerun the same command to resume"
     )

@@ -4,6 +4,7 @@ the library (torch, the agents, the harness) only when it runs, so that ``mtl-gy
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from types import ModuleType
 
@@ -36,10 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 INTERRUPTED = 130
 """Exit status after Ctrl-C, the shell's 128 + SIGINT."""
+TERMINATED = 143
+"""Exit status after SIGTERM (``kill PID``), the shell's 128 + SIGTERM."""
+
+
+class _Terminated:
+    """SIGTERM handler: raise KeyboardInterrupt, so a plain ``kill`` of the driver takes the Ctrl-C
+    path (a bench stops its worker processes and keeps finished trials) instead of leaving the
+    workers running without it."""
+
+    received = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received = True
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    terminated = _Terminated()
+    signal.signal(signal.SIGTERM, terminated)
     try:
         args.run(args)
     except (KeyError, ValueError) as err:
@@ -51,4 +68,4 @@ def main(argv: list[str] | None = None) -> None:
         # One line, no traceback; a bench says how many trials it kept (bench.execute.Interrupted).
         message = getattr(err, "message", "interrupted; files already written are kept, rerun to resume")
         print(f"mtl-gym: {message}", file=sys.stderr)
-        raise SystemExit(INTERRUPTED) from None
+        raise SystemExit(TERMINATED if terminated.received else INTERRUPTED) from None
