@@ -42,13 +42,18 @@ def observation_settings(config: EnvConfig | dict | None) -> dict[str, Any]:
     return json.loads(json.dumps(settings))
 
 
+def _record(agent_path: str | Path) -> dict[str, Any] | None:
+    """The ``config.json`` beside ``agent_path``, or None if there is none."""
+    path = Path(agent_path).parent / CONFIG_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def recorded_settings(agent_path: str | Path) -> dict[str, Any] | None:
     """The observation settings in the ``config.json`` beside ``agent_path``; None if there is none.
     A config.json written before they were recorded gives those of its training env's settings."""
-    path = Path(agent_path).parent / CONFIG_FILE
-    if not path.is_file():
+    record = _record(agent_path)
+    if record is None:
         return None
-    record = json.loads(path.read_text())
     if "observation" in record:
         return record["observation"]
     return observation_settings(record.get("config", {}).get("env"))
@@ -57,10 +62,8 @@ def recorded_settings(agent_path: str | Path) -> dict[str, Any] | None:
 def recorded_deployment(agent_path: str | Path) -> dict[str, Any]:
     """The deployment settings (``deploy`` of its TrainAgentConfig, e.g. a temperature tuned by
     ``tune-agent``) in the ``config.json`` beside ``agent_path``; empty if there are none."""
-    path = Path(agent_path).parent / CONFIG_FILE
-    if not path.is_file():
-        return {}
-    return dict(json.loads(path.read_text()).get("config", {}).get("deploy") or {})
+    record = _record(agent_path) or {}
+    return dict(record.get("config", {}).get("deploy") or {})
 
 
 def deployment_config(recorded: dict[str, Any] | None, requested: EnvConfig | dict | None) -> EnvConfig:
