@@ -236,3 +236,25 @@ def test_a_trial_below_the_median_is_pruned(small_suite, tmp_path, monkeypatch):
     assert summary["best"]["number"] == 0 and summary["best"]["value"] == 0.9
     pruned = len((tmp_path / "trials" / "0001" / "curves.csv").read_text().splitlines()) - 1
     assert pruned == 8  # training stopped at the first evaluation
+
+
+def test_a_trial_value_averages_the_evaluation_runs_seeds(small_suite, tmp_path, monkeypatch):
+    from mtl_gym.agents.tuning import TuneConfig, study, tune_agent
+
+    seeds = []
+
+    def accuracy(agent, config, suite, budget, seed):
+        seeds.append(seed)
+        return {7: 0.5, 8: 0.7, 9: 0.6}[seed]
+
+    monkeypatch.setattr(study, "deployed_dev_accuracy", accuracy)
+    base = TrainAgentConfig(
+        model={"name": "cnn", "embedding_dim": 16, "hidden_dim": 16}, env={"episode_steps": 10}, timesteps=10
+    )
+    space = {"steps_per_action": [1], "train_freq": [1]}  # SB3 overshoots timesteps by up to train_freq
+    tune = TuneConfig(trials=1, eval_every=10, eval_seed=7, eval_runs=3, space=space)
+    summary = tune_agent(base, tune, tmp_path, suite=small_suite)
+    assert seeds == [7, 8, 9]  # one evaluation, at the last step, which is also the trial's value
+    assert summary["best"]["value"] == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="eval_runs"):
+        tune_agent(base, TuneConfig(eval_runs=0), tmp_path / "none", suite=small_suite)

@@ -21,6 +21,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
 from mtl_gym.data import TaskSuite, load_suite
@@ -50,6 +51,9 @@ class TuneConfig(Settings):
     """Task-minibatches of each evaluation run."""
     eval_seed: int = 12345
     """Seed of the evaluation's MTL model: fixed, and away from the training seeds."""
+    eval_runs: int = 1
+    """Evaluation runs averaged, on seeds eval_seed, eval_seed + 1, ...: one run's dev accuracy
+    varies by a point or two with the seed, as much as many settings' effect."""
     startup_trials: int = 5
     """Trials sampled at random before TPE, and finished before the pruner prunes."""
     warmup_evaluations: int = 1
@@ -172,8 +176,8 @@ def tune_agent(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     space = search_space(tune)
-    if tune.eval_every < 1 or tune.eval_budget < 1:
-        raise ValueError("eval_every and eval_budget must be at least 1")
+    if min(tune.eval_every, tune.eval_budget, tune.eval_runs) < 1:
+        raise ValueError("eval_every, eval_budget and eval_runs must be at least 1")
     suite = suite or load_suite(base.suite, base.data_dir, **base.suite_options)
     study = open_study(tune, storage_url(out, storage))
     check_settings(study, base, tune)
@@ -185,7 +189,8 @@ def tune_agent(
         trial.set_user_attr("config", dataclasses.asdict(config))
 
         def evaluate(agent) -> float:
-            return deployed_dev_accuracy(agent, config, suite, tune.eval_budget, tune.eval_seed)
+            seeds = range(tune.eval_seed, tune.eval_seed + tune.eval_runs)
+            return mean(deployed_dev_accuracy(agent, config, suite, tune.eval_budget, s) for s in seeds)
 
         def report(score: float, index: int) -> bool:
             trial.report(score, index)

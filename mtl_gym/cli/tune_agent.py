@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--eval-seed", type=int, default=12345, help="MTL model seed of the evaluations")
     parser.add_argument(
+        "--eval-runs",
+        type=int,
+        default=1,
+        help="evaluation runs averaged, on seeds EVAL_SEED, EVAL_SEED+1, ... (default: 1)",
+    )
+    parser.add_argument(
         "--startup-trials",
         type=int,
         default=5,
@@ -99,6 +105,7 @@ def run(args: argparse.Namespace) -> None:
         eval_every=args.eval_every,
         eval_budget=args.eval_budget,
         eval_seed=args.eval_seed,
+        eval_runs=args.eval_runs,
         startup_trials=args.startup_trials,
         sampler_seed=args.seed,
         study_name=args.study_name,
