@@ -107,6 +107,20 @@ def test_periodic_evaluation_reports_and_can_stop_training():
     assert callback.scores == [(10, 0.5), (20, 0.5), (30, 0.5)]
 
 
+def test_periodic_evaluation_counts_decisions_of_a_vector_env():
+    """Four envs add four decisions a step: every 10 decisions falls at 12, 20, 32, 40 (the first
+    step past each multiple), not every 10 steps (40 decisions) nor only where 4k = 10m."""
+    from stable_baselines3.common.vec_env import DummyVecEnv
+    from test_ppo import ThreeArms
+
+    from mtl_gym.agents.ppo import make_ppo
+
+    callback = PeriodicEvaluation(lambda agent: 0.5, every=10)
+    agent = make_ppo(DummyVecEnv([ThreeArms] * 4), seed=0, n_steps=4, batch_size=8)
+    agent.learn(40, callback=callback)
+    assert [t for t, _ in callback.scores] == [12, 20, 32, 40]
+
+
 def test_evaluation_leaves_the_global_random_streams_alone(small_suite):
     from mtl_gym.agents.ppo import make_ppo
 

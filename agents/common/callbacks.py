@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import time
+from collections.abc import Iterator
 
+import numpy as np
+import torch
 from stable_baselines3.common.callbacks import BaseCallback
+
+
+@contextlib.contextmanager
+def preserved_global_rng() -> Iterator[None]:
+    """Restore Python's, NumPy's and torch's global random states on exit: the MTL trainer seeds
+    them, and an evaluation during training must not change the random stream of the agent."""
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+
+
+def interval_reached(callback: BaseCallback, every: int) -> bool:
+    """Whether the step that just ended crossed a multiple of ``every`` decisions. A vector env
+    adds ``num_envs`` decisions a step (64 for the fast env), so counting steps, or testing
+    ``num_timesteps % every``, would evaluate 64 times too rarely, or only at multiples of both."""
+    now = callback.num_timesteps
+    return (now - callback.training_env.num_envs) // every < now // every
 
 
 class WallTimeLimit(BaseCallback):

@@ -1,6 +1,6 @@
 """Evaluation during training: deploy the live agent as it will be deployed, keep the best.
 
-Every ``every`` env steps, :class:`DeployedEvalCallback` trains fresh MTL models for ``budget``
+Every ``every`` decisions (env steps over all envs of a vector env), :class:`DeployedEvalCallback` trains fresh MTL models for ``budget``
 task-minibatches under :class:`QLSScheduler` (the deployed policy, softmax by default) on fixed
 seeds, and saves the agent as ``best_agent.zip`` when its mean dev accuracy is the best so far.
 Training reward alone does not say which agent schedules best: it is earned under exploration, and
@@ -12,12 +12,10 @@ proceeds as it would without it.
 from __future__ import annotations
 
 import csv
-import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 from mtl_gym.env import run_schedule
@@ -25,6 +23,7 @@ from mtl_gym.io import atomic_path
 from mtl_gym.training import RunResult
 from mtl_gym.training.runs import RunRecorder
 
+from ..common.callbacks import interval_reached, preserved_global_rng
 from ..common.serialization import save_agent
 from .scheduler import QLSScheduler
 
@@ -52,7 +51,7 @@ class DeployedEvalCallback(BaseCallback):
         self.rows: list[dict] = []
 
     def _on_step(self) -> bool:
-        if self.num_timesteps % self.every == 0:
+        if interval_reached(self, self.every):
             self.evaluate()
         return True
 
@@ -61,14 +60,9 @@ class DeployedEvalCallback(BaseCallback):
             self.evaluate()
 
     def evaluate(self) -> None:
-        states = random.getstate(), np.random.get_state(), torch.get_rng_state()
-        try:
+        with preserved_global_rng():
             scheduler = QLSScheduler(self.model, **self.deploy)
             results = [self.run(scheduler, seed) for seed in self.seeds]
-        finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.set_rng_state(states[2])
         dev = float(np.mean([r.avg_dev_acc for r in results]))
         improved = dev > self.best
         if improved:

@@ -72,9 +72,10 @@ class TrainAgentConfig(Settings):
     learning_rate: float = 1e-3
     """Adam step size of the agent's networks (QLS: the Q-network; PPO: actor and critic)."""
     eval_every: int = 0
-    """Env steps between evaluations of the deployed policy (0: none). Each trains a fresh MTL model
-    for eval_budget task-minibatches per eval seed under the agent's scheduler and keeps
-    best_agent.zip by mean dev accuracy; it costs about eval_budget x len(eval_seeds) env steps."""
+    """Decisions (env steps over all envs of the fast env) between evaluations of the deployed
+    policy (0: none). Each trains a fresh MTL model for eval_budget task-minibatches per eval seed
+    under the agent's scheduler and keeps best_agent.zip by mean dev accuracy; it costs about
+    eval_budget x len(eval_seeds) env steps."""
     eval_budget: int = 200
     """Task-minibatches of each evaluation run."""
     eval_seeds: list[int] = field(default_factory=lambda: [10_000])

@@ -9,12 +9,8 @@ to the shared evaluation callback of ``train_agent`` by swapping this one object
 
 from __future__ import annotations
 
-import contextlib
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import numpy as np
-import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -22,20 +18,8 @@ from mtl_gym.data import TaskSuite
 from mtl_gym.env import run_schedule
 
 from ..algorithms import algorithm
+from ..common.callbacks import interval_reached, preserved_global_rng
 from ..qls.train import TrainAgentConfig
-
-
-@contextlib.contextmanager
-def preserved_global_rng() -> Iterator[None]:
-    """Restore Python's, NumPy's and torch's global random states on exit: the MTL trainer seeds
-    them, and an evaluation must not change the random stream of the agent being trained."""
-    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    try:
-        yield
-    finally:
-        random.setstate(states[0])
-        np.random.set_state(states[1])
-        torch.set_rng_state(states[2])
 
 
 def deployed_dev_accuracy(
@@ -62,8 +46,9 @@ def deployed_dev_accuracy(
 
 
 class PeriodicEvaluation(BaseCallback):
-    """Every ``every`` agent steps, ``evaluate(agent)``; then ``on_result(score, index)`` (index
-    1, 2, ... of the evaluation) says whether to stop training. ``scores`` keeps (timestep, score)."""
+    """Every ``every`` decisions (env steps over all envs of a vector env), ``evaluate(agent)``;
+    then ``on_result(score, index)`` (index 1, 2, ... of the evaluation) says whether to stop
+    training. ``scores`` keeps (timestep, score)."""
 
     def __init__(
         self,
@@ -81,7 +66,7 @@ class PeriodicEvaluation(BaseCallback):
         self.stopped = False
 
     def _on_step(self) -> bool:
-        if self.n_calls % self.every:
+        if not interval_reached(self, self.every):
             return True
         score = self.evaluate(self.model)
         self.scores.append((self.num_timesteps, score))

@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-every",
         type=int,
-        help="env steps between evaluations of the deployed policy, which keep best_agent.zip (default: 0, none)",
+        help="decisions (env steps over all of a vector env's envs) between evaluations of the deployed policy, which keep best_agent.zip (default: 0, none)",
     )
     parser.add_argument(
         "--eval-budget", type=int, help="task-minibatches of each evaluation run (default: 200)"

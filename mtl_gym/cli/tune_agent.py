@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-every",
         type=int,
         default=100,
-        help="agent steps between intermediate evaluations (default: 100)",
+        help="decisions (env steps over all of a vector env's envs) between intermediate evaluations (default: 100)",
     )
     parser.add_argument(
         "--eval-budget", type=int, default=100, help="task-minibatches of each evaluation run (default: 100)"
