@@ -211,3 +211,35 @@ def test_an_interrupt_stops_workers_keeps_finished_trials_and_exits(tmp_path, si
         for _ in range(50):
             os.killpg(process.pid, 0)
             time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_workers_exit_when_their_driver_is_killed_outright(tmp_path):
+    """SIGKILL leaves the driver no chance to stop its workers: they notice it is gone themselves."""
+    config = replace(TINY, methods=["uniform"], lr_grid=[1e-3, 2e-3, 3e-3], seeds=4, budget=300, pareto=None)
+    (tmp_path / "config.json").write_text(config.to_json())
+    out = tmp_path / "out"
+    argv = [
+        "bench",
+        "--config",
+        str(tmp_path / "config.json"),
+        "--out",
+        str(out),
+        "--quiet",
+        "--workers",
+        "2",
+    ]
+    process = python(
+        "import sys; from mtl_gym.cli import main; main(sys.argv[1:])", *argv, start_new_session=True
+    )
+    deadline = time.monotonic() + 240
+    while not saved(out) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, process.communicate()
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    with pytest.raises(ProcessLookupError):  # the session held only the driver and its workers
+        for _ in range(100):
+            os.killpg(process.pid, 0)
+            time.sleep(0.1)
+    assert len(saved(out)) < 12

@@ -7,6 +7,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -23,6 +24,8 @@ Outcomes = Iterator[tuple[Trial, dict | BaseException]]
 
 STOP_S = 5.0
 """How long workers get to exit after an interrupt before they are killed."""
+PARENT_POLL_S = 1.0
+"""Seconds between a worker's checks that its driver is alive."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -97,10 +100,20 @@ def run_trials(
     return [records[t] for t in trials]
 
 
-def _set_threads(threads: int) -> None:
+def _init_worker(threads: int) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the driver stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker once its driver is gone. A driver stopped by a signal it can catch stops its
+    workers itself; one killed outright (SIGKILL, the OOM killer) cannot, and its workers would
+    otherwise run their trials to the end as orphans, holding the cores a rerun needs."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def run_trial(config: BenchConfig, trial: Trial) -> dict:
@@ -116,7 +129,7 @@ def _pool_runs(config: BenchConfig, trials: Iterable[Trial]) -> Outcomes:
     pool = ProcessPoolExecutor(
         config.workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_set_threads,
+        initializer=_init_worker,
         initargs=(threads,),
     )
     todo, running = iter(trials), {}
