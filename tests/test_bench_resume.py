@@ -166,14 +166,8 @@ def saved(out: Path) -> list[Path]:
     return [path for path in out.glob("trials/*.json") if not path.name.startswith(".")]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("signum", "whole_group", "status"),
-    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
-    ids=["ctrl-c", "kill-driver"],
-)
-def test_an_interrupt_stops_workers_keeps_finished_trials_and_exits(tmp_path, signum, whole_group, status):
-    """Ctrl-C reaches the whole process group; ``kill PID`` only the driver, which must stop its workers."""
+def bench_with_a_trial_saved(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A bench of 12 trials on two workers, in a session of its own, once its first trial is saved."""
     config = replace(TINY, methods=["uniform"], lr_grid=[1e-3, 2e-3, 3e-3], seeds=4, budget=300, pareto=None)
     (tmp_path / "config.json").write_text(config.to_json())
     out = tmp_path / "out"
@@ -194,6 +188,18 @@ def test_an_interrupt_stops_workers_keeps_finished_trials_and_exits(tmp_path, si
     while not saved(out) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     assert process.poll() is None, process.communicate()
+    return process, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "status"),
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c", "kill-driver"],
+)
+def test_an_interrupt_stops_workers_keeps_finished_trials_and_exits(tmp_path, signum, whole_group, status):
+    """Ctrl-C reaches the whole process group; ``kill PID`` only the driver, which must stop its workers."""
+    process, out = bench_with_a_trial_saved(tmp_path)
     if whole_group:
         os.killpg(process.pid, signum)  # as a terminal's Ctrl-C
     else:
@@ -216,26 +222,7 @@ def test_an_interrupt_stops_workers_keeps_finished_trials_and_exits(tmp_path, si
 @pytest.mark.slow
 def test_workers_exit_when_their_driver_is_killed_outright(tmp_path):
     """SIGKILL leaves the driver no chance to stop its workers: they notice it is gone themselves."""
-    config = replace(TINY, methods=["uniform"], lr_grid=[1e-3, 2e-3, 3e-3], seeds=4, budget=300, pareto=None)
-    (tmp_path / "config.json").write_text(config.to_json())
-    out = tmp_path / "out"
-    argv = [
-        "bench",
-        "--config",
-        str(tmp_path / "config.json"),
-        "--out",
-        str(out),
-        "--quiet",
-        "--workers",
-        "2",
-    ]
-    process = python(
-        "import sys; from mtl_gym.cli import main; main(sys.argv[1:])", *argv, start_new_session=True
-    )
-    deadline = time.monotonic() + 240
-    while not saved(out) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    assert process.poll() is None, process.communicate()
+    process, out = bench_with_a_trial_saved(tmp_path)
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=60)
     with pytest.raises(ProcessLookupError):  # the session held only the driver and its workers
