@@ -88,6 +88,7 @@ def test_spaces_sample_configs_within_their_ranges(algorithm):
             assert kwargs["learning_starts"] <= config.timesteps // 2
             assert space.c[0] <= config.exploration_kwargs["c"] <= space.c[1]
             assert config.deploy["temperature"] in space.temperature
+            assert space.tau[0] <= kwargs["tau"] <= space.tau[1] and "target_update_interval" not in kwargs
         else:
             assert kwargs["batch_size"] <= kwargs["n_steps"] and not config.exploration_kwargs
 

@@ -54,13 +54,16 @@ class QLSSpace:
     gamma: tuple[float, ...] = (0.9, 0.95, 0.98, 0.99)
     """Discount; the paper uses 0.99, but the reward (dev loss) is dense and episodes short."""
     c: tuple[float, float] = (0.1, 10.0)
-    """Log scale; Boltzmann-Gumbel's exploration scale (beta_a = c / sqrt(N_a), in units of Q)."""
+    """Log scale; Boltzmann-Gumbel's exploration scale (beta_a = c / sqrt(N_a), in the units the
+    base config's ``exploration_kwargs`` say: the running spread of Q by default)."""
     batch_size: tuple[int, ...] = (16, 32, 64, 128)
     """Replay minibatch."""
     learning_starts: tuple[int, int] = (10, 500)
     """Log scale; random warm-up steps before the first update (capped at half the timesteps)."""
-    target_update_interval: tuple[int, int] = (20, 2000)
-    """Log scale; steps between copies of the Q-network to its target (hard updates, tau = 1)."""
+    tau: tuple[float, float] = (0.005, 1.0)
+    """Log scale; the soft target update's rate, applied every env step (QLS's default: 0.1;
+    1 copies the Q-network to its target every step). The interval stays QLS's 1: an interval of N
+    with tau < 1 would move the target by only about tau / N a step."""
     train_freq: tuple[int, ...] = (1, 4, 8)
     """Env steps between updates."""
     steps_per_action: tuple[int, ...] = (1, 2, 4)
@@ -78,9 +81,7 @@ class QLSSpace:
             "gamma": _choice(trial, "gamma", self.gamma),
             "batch_size": _choice(trial, "batch_size", self.batch_size),
             "learning_starts": min(learning_starts, max(1, config.timesteps // 2)),
-            "target_update_interval": trial.suggest_int(
-                "target_update_interval", *self.target_update_interval, log=True
-            ),
+            "tau": _log_float(trial, "tau", self.tau),
             "train_freq": _choice(trial, "train_freq", self.train_freq),
         }
         return dataclasses.replace(
