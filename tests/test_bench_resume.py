@@ -182,7 +182,12 @@ def bench_with_a_trial_saved(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
         "2",
     ]
     process = python(
-        "import sys; from mtl_gym.cli import main; main(sys.argv[1:])", *argv, start_new_session=True
+        # A shell running the tests in the background leaves SIGINT ignored, which Python then keeps:
+        # restore the handler a terminal's foreground process has, so that Ctrl-C can be tested.
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from mtl_gym.cli import main; main(sys.argv[1:])",
+        *argv,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 240
     while not saved(out) and time.monotonic() < deadline and process.poll() is None:
