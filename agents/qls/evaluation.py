@@ -3,8 +3,9 @@
 Every ``every`` decisions (env steps over all envs of a vector env),
 :class:`DeployedEvalCallback` trains fresh MTL models for ``budget`` task-minibatches under
 :class:`QLSScheduler` (the deployed policy, softmax by default) on fixed seeds, and saves the agent
-as ``best_agent.zip`` when its mean dev accuracy is the best so far. Training reward alone does not say which agent schedules best: it is earned under exploration, and
-the deployed policy is not the one that earned it. Results go to SB3's logger (``eval/``) and to
+as ``best_agent.zip`` when its mean dev accuracy is the best so far. Training reward alone does
+not say which agent schedules best: it is earned under exploration, and the deployed policy is not
+the one that earned it. Results go to SB3's logger (``eval/``) and to
 ``evaluations.csv``. The global random states are restored after each evaluation, so training
 proceeds as it would without it.
 """
