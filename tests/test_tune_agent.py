@@ -64,6 +64,9 @@ def test_train_agent_flags_override_its_config_file(tmp_path):
     assert config.model == {"name": "cnn", "hidden_dim": 8, "embedding_dim": 6}
     with pytest.raises(ValueError, match="needs --timesteps"):
         config_from_args(build_parser().parse_args(["train-agent", "--out", "x"]))
+    path.write_text(json.dumps(TrainAgentConfig(timesteps=99, fast=True).to_dict()))  # as tune-agent writes
+    assert config_from_args(build_parser().parse_args(args)).fast
+    assert not config_from_args(build_parser().parse_args([*args, "--full"])).fast
 
 
 def test_rescale_holds_task_minibatches():

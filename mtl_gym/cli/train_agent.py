@@ -68,12 +68,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--exploration", help="qls only: boltzmann-gumbel (default), boltzmann or epsilon-greedy"
     )
     parser.add_argument("--seed", type=int, help="seed of the agent and its episodes (default: 0)")
-    parser.add_argument(
+    env_kind = parser.add_mutually_exclusive_group()
+    env_kind.add_argument(
         "--fast",
         action="store_const",
         const=True,
         help="train on the batched env over cached encoder features (README: Fast agent training), "
         "~100x the decisions per second; classification suites only",
+    )
+    env_kind.add_argument(
+        "--full",
+        dest="fast",
+        action="store_const",
+        const=False,
+        help="train on the full env even where --config says fast (tune-agent's best_config.json "
+        "does), e.g. for a tagging suite",
     )
     parser.add_argument("--num-envs", type=int, help="runs the fast env steps at once (default: 64)")
     parser.add_argument(
