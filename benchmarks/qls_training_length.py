@@ -19,11 +19,11 @@ import time
 from statistics import mean
 
 from mtl_gym.agents.qls import TrainAgentConfig, train_agent
-from mtl_gym.agents.tuning import PeriodicEvaluation, deployed_dev_accuracy
+from mtl_gym.agents.tuning import PeriodicEvaluation, TuneConfig, deployed_dev_accuracy
 from mtl_gym.data import load_suite
 
-EVAL_SEEDS = (12345, 12346)
-"""tune-agent's evaluation seed and the next, as ``--eval-runs 2`` uses them."""
+EVAL_SEEDS = TuneConfig(eval_runs=2).eval_seeds
+"""tune-agent's evaluation seeds with ``--eval-runs 2``."""
 
 
 def main() -> None:

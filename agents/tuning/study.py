@@ -65,6 +65,11 @@ class TuneConfig(Settings):
     space: dict = field(default_factory=dict)
     """Overrides of the search space's fields, e.g. {"steps_per_action": [1]} to fix one."""
 
+    @property
+    def eval_seeds(self) -> range:
+        """The seeds of one evaluation's runs."""
+        return range(self.eval_seed, self.eval_seed + self.eval_runs)
+
 
 def _optuna():
     try:
@@ -189,8 +194,9 @@ def tune_agent(
         trial.set_user_attr("config", dataclasses.asdict(config))
 
         def evaluate(agent) -> float:
-            seeds = range(tune.eval_seed, tune.eval_seed + tune.eval_runs)
-            return mean(deployed_dev_accuracy(agent, config, suite, tune.eval_budget, s) for s in seeds)
+            return mean(
+                deployed_dev_accuracy(agent, config, suite, tune.eval_budget, s) for s in tune.eval_seeds
+            )
 
         def report(score: float, index: int) -> bool:
             trial.report(score, index)
