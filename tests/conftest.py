@@ -22,6 +22,20 @@ def small_suite():
     return load_suite("synthetic", domains=domains, dev_size=60, test_size=100)
 
 
+@pytest.fixture
+def float64():
+    """Torch's default dtype set to float64 for one test. Tests that compare two computations of the
+    same training trajectory (batched against per-run, AdaTask against Adam) use it: in float32 the
+    paths' different rounding compounds over the steps by an amount that depends on the CPU's BLAS
+    kernels (1.5e-5 on an AMD EPYC, a few 1e-7 on Intel), so a float32 tolerance is either loose
+    enough to hide a wrong update or fails on some machine. Models, the batched env's state and the
+    feature table follow the default dtype."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     found = default_data_dir()

@@ -39,7 +39,7 @@ def one_task_suite():
 
 
 @pytest.mark.parametrize("mode", ["sparse", "dense"])
-def test_one_task_adatask_is_adam_step_for_step(one_task_suite, mode):
+def test_one_task_adatask_is_adam_step_for_step(one_task_suite, mode, float64):
     adam = make_trainer(one_task_suite, embedding_update=mode)
     adatask = make_trainer(one_task_suite, embedding_update=mode)
     attach_adatask(adatask)
@@ -47,7 +47,7 @@ def test_one_task_adatask_is_adam_step_for_step(one_task_suite, mode):
         adam.step([0])
         adatask.step([0])
         for expected, actual in zip(adam.model.parameters(), adatask.model.parameters(), strict=True):
-            torch.testing.assert_close(actual, expected, rtol=1e-6, atol=1e-7)
+            torch.testing.assert_close(actual, expected, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +212,7 @@ def test_run_method_takes_the_optimizer_as_a_suffix_and_reports_rau(small_suite)
 
 
 @pytest.mark.parametrize("mode", ["sparse", "dense"])
-def test_shared_moments_train_as_adam_and_split_its_updates(small_suite, mode):
+def test_shared_moments_train_as_adam_and_split_its_updates(small_suite, mode, float64):
     adam = make_trainer(small_suite, embedding_update=mode)
     traced = make_trainer(small_suite, embedding_update=mode)
     optimizer = attach_adatask(traced, AdaTaskConfig(task_wise=False, track_dominance=True))
@@ -220,7 +220,7 @@ def test_shared_moments_train_as_adam_and_split_its_updates(small_suite, mode):
         adam.step(tasks)
         traced.step(tasks)
         for expected, actual in zip(adam.model.parameters(), traced.model.parameters(), strict=True):
-            torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(actual, expected, rtol=1e-12, atol=1e-14)
     # The per-task parts of a step sum to the step, and a task's momentum moves parameters in
     # steps that do not train it.
     conv = traced.model.conv.weight

@@ -65,7 +65,7 @@ class FrozenFeatures:
     """The cache key: suite, its content, encoder config, trainer config, budget, seed. Features
     compare (and hash) equal by it."""
     table: torch.Tensor = field(repr=False, compare=False)
-    """``[1 + examples, D]`` float32."""
+    """``[1 + examples, D]`` in torch's default dtype (float32 unless a caller sets float64)."""
     offsets: dict[tuple[str, str], int] = field(repr=False, compare=False)
     """(task name, split) -> row of its first example in ``table``."""
 
@@ -176,7 +176,7 @@ def frozen_features(
         parts.append(values)
     dim = parts[1].shape[1]
     parts[0] = torch.zeros(1, dim)
-    return FrozenFeatures(key, torch.cat(parts), offsets)
+    return FrozenFeatures(key, torch.cat(parts).to(torch.get_default_dtype()), offsets)
 
 
 def feature_suite(suite: TaskSuite, features: FrozenFeatures) -> TaskSuite:

@@ -169,7 +169,7 @@ class ProbeSet:
                             if part.rows_in_chunk is None
                             else take_rows(features, part.rows_in_chunk)
                         )
-                        logits = model.head(part.task, rows).float().cpu()
+                        logits = model.head(part.task, rows).cpu()
                         if logits.dim() == 3:
                             outputs[part.task][part.task_rows, : chunk.width] = logits
                         else:
