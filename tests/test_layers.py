@@ -26,7 +26,7 @@ LAYERS = [
     {"mtl_gym.models"},
     {"mtl_gym.data"},
     {"mtl_gym.stats"},
-    {"mtl_gym.spec", "mtl_gym.io", "mtl_gym.provenance"},
+    {"mtl_gym.spec", "mtl_gym.io", "mtl_gym.provenance", "mtl_gym.objective"},
 ]
 """Top first. Agents and baselines are siblings: neither imports the other."""
 

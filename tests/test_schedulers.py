@@ -16,6 +16,7 @@ from mtl_gym.baselines.schedulers import (
     Exponential,
     FixedWeights,
     Greedy,
+    Lookahead,
     PrioritizeEasy,
     PrioritizeHard,
     Proportional,
@@ -75,6 +76,7 @@ INSTANCES = {
     "adaptive": lambda: Adaptive(reference=[0.5, 1.0, 0.5], eval_every=5),
     "dtp": lambda: DTP(eval_every=5),
     "exp3s": lambda: Exp3S(eta=0.1),
+    "lookahead": lambda: Lookahead(k=3),
 }
 
 

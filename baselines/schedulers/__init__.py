@@ -21,6 +21,7 @@ from .exp3s import Exp3S
 from .exponential import Exponential
 from .fixed_weights import FixedWeights
 from .greedy import Greedy
+from .lookahead import Lookahead
 from .main_task import MainTaskSchedule
 from .prioritize import Prioritize
 from .prioritize_easy import PrioritizeEasy
@@ -45,6 +46,7 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         Adaptive,
         DTP,
         Exp3S,
+        Lookahead,
     )
 }
 
@@ -67,6 +69,7 @@ __all__ = [
     "Exponential",
     "FixedWeights",
     "Greedy",
+    "Lookahead",
     "MainTaskSchedule",
     "Prioritize",
     "PrioritizeEasy",

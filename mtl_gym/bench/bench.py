@@ -19,6 +19,7 @@ from pathlib import Path
 from ..agents.algorithms import algorithm as agent_kind
 from ..agents.common.serialization import UNTRUSTED, AgentFileError, agent_file_kind, load_agent, save_agent
 from ..agents.qls import train_agent
+from ..env import EnvConfig
 from ..io import atomic_write_text
 from ..provenance import provenance
 from ..stats import render_markdown
@@ -114,12 +115,13 @@ def render(config: BenchConfig, records: list[dict], out: Path) -> dict:
     calls it after its trials and ``mtl-gym report`` on a finished (or partial) folder. Returns the
     Markdown of the table, F1 table, aggregates and ranking, and the tuning summary."""
     run_methods = list(dict.fromkeys(r["params"]["method"] for r in records))
-    summary = summarise(records, run_methods, config.lr_grid)
+    objective = EnvConfig.of(config.env).objective
+    summary = summarise(records, run_methods, config.lr_grid, objective=objective)
     methods = [m for m in config.methods if m in summary["methods"]]
     report = {"table": write_tables(summary, methods, out), "summary": summary}
     if has_f1(records):
         report["table_f1"] = write_tables(
-            summarise(records, run_methods, config.lr_grid, metric="f1"),
+            summarise(records, run_methods, config.lr_grid, metric="f1", objective=objective),
             methods,
             out,
             stem="table_f1",

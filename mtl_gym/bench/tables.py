@@ -11,16 +11,32 @@ from pathlib import Path
 
 from mtl_gym.bench.stats import format_ci, mean_ci
 from mtl_gym.io import atomic_path, atomic_write_json, atomic_write_text
+from mtl_gym.objective import BoundObjective, bind_objective
 
 AVERAGE = "average"
 
 
-def summarise(records: list[dict], methods: list[str], lr_grid: list[float], metric: str = "acc") -> dict:
+def summarise(
+    records: list[dict],
+    methods: list[str],
+    lr_grid: list[float],
+    metric: str = "acc",
+    objective: str = "mean",
+) -> dict:
     """Per method: the mean dev and test score at every lr, the chosen lr, and per task (and
     ``average``) the seeds' test scores at that lr. ``metric`` ``acc`` scores every task by
-    accuracy; ``f1`` scores IOB tagging tasks by chunk F1 and the others by accuracy."""
+    accuracy; ``f1`` scores IOB tagging tasks by chunk F1 and the others by accuracy. The
+    ``average`` column, and the dev score that picks the lr, are the ``objective``'s
+    (``mtl_gym.objective``): the plain mean by default, only the target's score under ``target:TASK``."""
     tasks = list(records[0]["tasks"])
-    summary: dict = {"tasks": tasks, "columns": [*tasks, AVERAGE], "lr_grid": lr_grid, "methods": {}}
+    bound = bind_objective(objective, tasks)
+    summary: dict = {
+        "tasks": tasks,
+        "columns": [*tasks, AVERAGE],
+        "objective": bound.objective.text,
+        "lr_grid": lr_grid,
+        "methods": {},
+    }
     for method in methods:
         # Only the learning rates with finished runs: a partial sweep (mtl-gym report) tunes over them.
         runs = {lr: group for lr in lr_grid if (group := runs_at(records, method, lr))}
@@ -28,8 +44,8 @@ def summarise(records: list[dict], methods: list[str], lr_grid: list[float], met
             continue
         tuning = {
             f"{lr:g}": {
-                "dev": statistics.fmean(average_score(r, "dev", metric) for r in group),
-                "test": statistics.fmean(average_score(r, "test", metric) for r in group),
+                "dev": statistics.fmean(average_score(r, "dev", metric, bound) for r in group),
+                "test": statistics.fmean(average_score(r, "test", metric, bound) for r in group),
                 "seeds": len(group),
             }
             for lr, group in runs.items()
@@ -38,7 +54,7 @@ def summarise(records: list[dict], methods: list[str], lr_grid: list[float], met
         lr = max(runs, key=lambda rate: tuning[f"{rate:g}"]["dev"])
         chosen = runs[lr]
         values = {t: [task_score(r["tasks"][t], "test", metric) for r in chosen] for t in tasks}
-        values[AVERAGE] = [average_score(r, "test", metric) for r in chosen]
+        values[AVERAGE] = [average_score(r, "test", metric, bound) for r in chosen]
         summary["methods"][method] = {
             "lr": lr,
             "tuning": tuning,
@@ -53,8 +69,17 @@ def task_score(entry: dict, split: str, metric: str) -> float:
     return entry[f"{split}_acc"]
 
 
-def average_score(record: dict, split: str, metric: str) -> float:
-    return statistics.fmean(task_score(entry, split, metric) for entry in record["tasks"].values())
+def average_score(record: dict, split: str, metric: str, objective: BoundObjective | None = None) -> float:
+    """The record's score over its tasks: their mean, or ``objective``'s reduction of them."""
+    if objective is None:
+        return statistics.fmean(task_score(entry, split, metric) for entry in record["tasks"].values())
+    return float(objective.score({t: task_score(e, split, metric) for t, e in record["tasks"].items()}))
+
+
+def column_label(summary: dict, column: str) -> str:
+    """A column's header: ``average`` is named by the objective when that is not the plain mean."""
+    objective = summary.get("objective", "mean")
+    return f"objective {objective}" if column == AVERAGE and objective != "mean" else column
 
 
 def has_f1(records: list[dict]) -> bool:
@@ -102,7 +127,7 @@ def write_tables(
         f"{metric[0].upper()}{metric[1:]}, in %: mean ± 95% CI over {seeds} seed(s) (lr grid "
         f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold.",
         "",
-        "| method | lr | " + " | ".join(columns) + " |",
+        "| method | lr | " + " | ".join(column_label(summary, c) for c in columns) + " |",
         "|---|---|" + "---|" * len(columns),
     ]
     rows = []
@@ -131,6 +156,7 @@ def write_tables(
         writer.writerows(rows)
     table = {
         "metric": metric,
+        "objective": summary.get("objective", "mean"),
         "columns": columns,
         "lr_grid": summary["lr_grid"],
         "best": best,

@@ -8,7 +8,7 @@ import signal
 import sys
 from types import ModuleType
 
-from . import bench, demo, info, methods, report, run, train_agent, tune_agent
+from . import bench, demo, headroom, info, methods, report, run, train_agent, tune_agent
 
 COMMANDS: dict[str, ModuleType] = {
     "info": info,
@@ -18,6 +18,7 @@ COMMANDS: dict[str, ModuleType] = {
     "train-agent": train_agent,
     "tune-agent": tune_agent,
     "bench": bench,
+    "headroom": headroom,
     "report": report,
 }
 

@@ -1,7 +1,7 @@
 """The data layer: text tasks as pre-padded id tensors over one shared vocabulary."""
 
 from .errors import DataError, DataWarning
-from .suites import SUITES, default_data_dir, load_suite
+from .suites import SUITES, default_data_dir, load_suite, suite_objective
 from .task import IGNORE_INDEX, Batch, RawSplit, RawTask, Split, Task, TaskKind, TaskSuite, build_suite
 from .vectors import load_word_vectors
 from .vocab import PAD_ID, UNK_ID, VocabConfig, Vocabulary
@@ -25,5 +25,6 @@ __all__ = [
     "build_suite",
     "default_data_dir",
     "load_suite",
+    "suite_objective",
     "load_word_vectors",
 ]

@@ -19,6 +19,7 @@ from .fsmtl import FsmtlConfig, read_fsmtl
 from .generic import FolderConfig, read_folder
 from .synthetic import SyntheticConfig, synthetic_raw_tasks
 from .task import RawTask, TaskSuite, build_suite
+from .variants import VariantConfig, apply_variant
 from .vocab import VocabConfig
 
 DATA_ENV = "MTL_GYM_DATA"
@@ -90,6 +91,11 @@ class SuiteSpec:
     read: Callable[[str | Path | None, dict], list[RawTask]]
     options: type
     description: str
+    variant: dict | None = None
+    """The :class:`VariantConfig` that a named variant applies after reading (see ``VARIANTS``)."""
+    objective: str = "mean"
+    """The objective the suite is meant to be scored by (``mtl-gym headroom`` and ``bench`` use it
+    unless ``--env objective=...`` says otherwise)."""
 
 
 SUITES: dict[str, SuiteSpec] = {
@@ -102,6 +108,71 @@ SUITES: dict[str, SuiteSpec] = {
     ),
     "folder": SuiteSpec(_folder, FolderConfig, "generic TSV/CSV/JSONL classification, one folder per task"),
 }
+
+
+def _named_variant(base: str, options: dict, variant: dict, objective: str, description: str) -> SuiteSpec:
+    spec = SUITES[base]
+
+    def read(data_dir, given: dict) -> list[RawTask]:
+        return spec.read(data_dir, {**options, **given})
+
+    return SuiteSpec(read, spec.options, description, variant, objective)
+
+
+VARIANTS = {
+    # Domains, target and noisy task are the first three FDU-MTL domains in alphabetical order, not
+    # picked by measurement; 45% flips leave the auxiliary nearly pure noise (50% would be).
+    "fsmtl-noisy-aux": _named_variant(
+        "fsmtl",
+        {"domains": ("apparel", "baby", "books")},
+        {"label_noise": {"baby": 0.45}},
+        "target:apparel",
+        "FDU-MTL apparel as the target, baby with 45% of its train/dev labels flipped, books clean",
+    ),
+    "fsmtl-imbalanced": _named_variant(
+        "fsmtl",
+        {},
+        {"imbalance": 1.0},
+        "mean",
+        "FDU-MTL with power-law train sizes: the i-th domain keeps n / (i + 1) examples",
+    ),
+    "ner-target": _named_variant(
+        "conll2000+wnut17",
+        {},
+        {},
+        "target:ner",
+        "WNUT-17 NER as the target, CoNLL-2000 POS and chunking as auxiliaries",
+    ),
+    "synthetic-noisy-aux": _named_variant(
+        "synthetic",
+        {},
+        {"label_noise": {"electronics": 0.5}},
+        "target:toys",
+        "the synthetic suite scored on its small task, toys, with electronics' labels pure noise",
+    ),
+    "synthetic-imbalanced": _named_variant(
+        "synthetic",
+        {},
+        {"train_sizes": {"books": 2000, "electronics": 800, "kitchen": 1000, "toys": 24}},
+        "mean",
+        "the synthetic suite with its small task cut to 24 train examples",
+    ),
+}
+SUITES.update(VARIANTS)
+
+
+def suite_objective(name: str) -> str:
+    """The objective a suite is meant to be scored by (``mean`` for a suite that names none)."""
+    return SUITES[name].objective if name in SUITES else "mean"
+
+
+def _given(variant: VariantConfig | dict | None) -> dict:
+    """The settings ``variant`` sets, to lay over a named variant's own."""
+    if variant is None or isinstance(variant, dict):
+        return dict(variant or {})
+    return {
+        f.name: getattr(variant, f.name) for f in fields(variant) if getattr(variant, f.name) != f.default
+    }
 
 
 def _config(cls: type, options: dict):
@@ -119,13 +190,18 @@ def load_suite(
     *,
     vocab: VocabConfig | dict = VocabConfig(),
     max_len: int = 128,
+    variant: VariantConfig | dict | None = None,
     **options,
 ) -> TaskSuite:
     """Read, check and encode the suite ``name``; ``options`` go to its reader's config. ``vocab``
-    may be a dict of VocabConfig fields (``--option vocab={"eval_words": true}``)."""
+    may be a dict of VocabConfig fields (``--option vocab={"eval_words": true}``); ``variant``
+    reshapes the tasks read (:class:`VariantConfig`: task subset, imbalance, label noise), on top of
+    a named variant's own."""
     if name not in SUITES:
         raise KeyError(f"unknown suite {name!r}; known suites: {sorted(SUITES)}")
     if isinstance(vocab, dict):
         vocab = _config(VocabConfig, vocab)
-    raw_tasks = SUITES[name].read(data_dir, options)
+    spec = SUITES[name]
+    reshape = VariantConfig.of({**(spec.variant or {}), **_given(variant)})
+    raw_tasks = apply_variant(spec.read(data_dir, options), reshape)
     return build_suite(name, raw_tasks, vocab, max_len)

@@ -127,6 +127,23 @@ class DomainSpec:
         _check(0 <= self.label_noise <= 1, owner, "label_noise", self.label_noise, "in [0, 1]")
 
 
+def _domain(value: DomainSpec | Mapping) -> DomainSpec:
+    if isinstance(value, DomainSpec):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"synthetic config: each domain must be a DomainSpec or a JSON object, got {value!r}"
+        )
+    known = set(DomainSpec.__dataclass_fields__)
+    if unknown := sorted(set(value) - known):
+        raise ValueError(
+            f"synthetic config: domain {value!r} has unknown key(s) {unknown}; known: {sorted(known)}"
+        )
+    if missing := sorted(known - set(value)):
+        raise ValueError(f"synthetic config: domain {value!r} lacks {missing}")
+    return DomainSpec(**value)
+
+
 @dataclass(frozen=True)
 class SyntheticConfig:
     """The generated default suite: review-like domains that need no data files."""
@@ -156,6 +173,8 @@ class SyntheticConfig:
 
     def __post_init__(self) -> None:
         owner = "synthetic config"
+        # Domains given as JSON objects (--option 'domains=[{"name": "a", ...}]') become DomainSpecs.
+        object.__setattr__(self, "domains", tuple(_domain(d) for d in self.domains))
         _check(len(self.domains) > 0, owner, "domains", self.domains, "non-empty")
         names = [d.name for d in self.domains]
         if repeated := sorted({n for n in names if names.count(n) > 1}):

@@ -34,6 +34,7 @@ from gymnasium.vector.utils import batch_space
 
 from ..data import TaskSuite, load_suite
 from ..models import ModelConfig
+from ..objective import bind_objective
 from ..training import (
     DistillationLoss,
     EpochSampler,
@@ -329,6 +330,7 @@ class BatchedMTLEnv(VectorEnv):
         self.model_factory = FeatureModelConfig(self.features, self.hidden_dim)
         self.rules_factory = rules
         self.num_tasks = len(self.suite)
+        self.objective = bind_objective(self.config.objective, self.suite.names)
         self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
         self.single_action_space, self.single_observation_space = scheduling_spaces(
             self.num_tasks, self.config
@@ -595,11 +597,15 @@ class BatchedMTLEnv(VectorEnv):
         if len(alive):
             # The single env's reward functions, one row per run.
             reward, total = loss_reward(
-                self.config.reward, self.dev_loss[alive], self.reset_loss[alive], self.previous_loss[alive]
+                self.config.reward,
+                self.dev_loss[alive],
+                self.reset_loss[alive],
+                self.previous_loss[alive],
+                self.objective,
             )
             if self.reference is not None:
                 below = below_reference(
-                    self.dev_accuracy[alive], self.reference, self.config.penalty_threshold
+                    self.dev_accuracy[alive], self.reference, self.config.penalty_threshold, self.objective
                 )
                 reward = np.where(below, float(self.config.penalty), reward)
             rewards[alive] = reward if self.config.observe else 0.0
@@ -695,7 +701,7 @@ class BatchedMTLEnv(VectorEnv):
         """Soft targets ``[E, B, C]`` and temperatures ``[E]`` of each entry's minibatch: one-hot
         labels at T = 1, or the teacher's probabilities where a rule made the task's loss a
         :class:`DistillationLoss`."""
-        targets = F.one_hot(labels, self.max_classes).float()
+        targets = F.one_hot(labels, self.max_classes).to(self.table.dtype)
         temperatures = torch.ones(len(runs))
         if self.rules_factory is None:
             return targets, temperatures
@@ -734,7 +740,7 @@ class BatchedMTLEnv(VectorEnv):
         before = torch.baddbmm(bias.unsqueeze(1), inputs, weight)
         hidden = torch.relu(before)
         logits = self._mask_classes(torch.baddbmm(head_bias.unsqueeze(1), hidden, head_weight), task_index)
-        scale = valid.float() / sizes.unsqueeze(1)
+        scale = valid.to(self.table.dtype) / sizes.unsqueeze(1)
         soft = temperatures.ne(1.0).any()
         log_p = log_softmax(logits / temperatures.view(-1, 1, 1) if soft else logits)
         per_example = -torch.where(targets > 0, targets * log_p, torch.zeros(())).sum(-1)
@@ -748,7 +754,7 @@ class BatchedMTLEnv(VectorEnv):
         # d loss / d logits: (softmax(logits / T) - targets) x T / batch size, times the loss weight.
         factor = scale * temperatures.unsqueeze(1)
         if weights is not None:
-            factor = factor * torch.from_numpy(weights).float().unsqueeze(1)
+            factor = factor * torch.from_numpy(weights).to(self.table.dtype).unsqueeze(1)
         grad_logits = torch.nan_to_num((log_p.exp() - targets) * factor.unsqueeze(-1))
         grad_head_weight = hidden.transpose(1, 2) @ grad_logits
         grad_head_bias = grad_logits.sum(1)
@@ -853,7 +859,7 @@ class BatchedMTLEnv(VectorEnv):
             values[:, tasks] = uncertainty(probabilities[:, tasks, :, :classes], self.config.uncertainty)
         parts = [histograms(values, self.config.bins, self.hard_valid).reshape(count, -1)]
         labels = self.reward_labels[runs_or_all]
-        valid = self.reward_valid.float()
+        valid = self.reward_valid.to(self.table.dtype)
         per_example = -log_softmax(reward).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
         losses = (per_example * valid).sum(-1) / valid.sum(-1)
         correct = (predicts(reward, labels) & self.reward_valid).sum(-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from ..objective import Objective
 from ..spec import Settings
 from .observation import FEATURE_GROUPS
 from .uncertainty import UNCERTAINTY_MEASURES
@@ -62,6 +63,11 @@ class EnvConfig(Settings):
     gap), ``loss`` (K: reward-set dev loss, divided by its reset value under ``loss-normalized``,
     in [0, inf)) and ``elapsed`` (1: fraction of the episode elapsed, in [0, 1]). Empty: the
     paper's observation."""
+    objective: str = "mean"
+    """What the reward and penalty count (``mtl_gym.objective``): ``mean`` (every task, the paper's),
+    ``target:TASK`` (only TASK; the others are auxiliaries), ``worst`` (the worst task) or
+    ``weighted:{"TASK": WEIGHT, ...}``. The bench's lr selection and headline column, tune-agent's
+    metric and headroom score runs by the same objective."""
     observe: bool = True
     """Compute the observation and reward. Off for schedulers that ignore both (uniform, random,
     fixed weights), so that benchmarks do not pay for probe passes nobody reads: the observation is
@@ -102,6 +108,9 @@ class EnvConfig(Settings):
             raise ValueError(
                 f"EnvConfig.reference must be a list of accuracies, 'auto' or None, got {self.reference!r}"
             )
+        # Parsed here, so that a malformed objective fails before any training; task names are
+        # checked when an env binds it to its suite.
+        object.__setattr__(self, "objective", Objective.parse(self.objective).text)
         features = self.features
         # A comma list, as ``--env features=share,since`` may arrive.
         features = (

@@ -20,6 +20,7 @@ from gymnasium import spaces
 
 from ..data import IGNORE_INDEX, TaskSuite, load_suite
 from ..models import ModelConfig
+from ..objective import bind_objective
 from ..training import (
     NonFiniteLossError,
     OptimizerFactory,
@@ -117,6 +118,7 @@ class MTLSchedulingEnv(gym.Env):
         self.optimizer_factory = optimizer
         self.backward = backward
         self.num_tasks = len(self.suite)
+        self.objective = bind_objective(self.config.objective, self.suite.names)
         self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
         self.action_space, self.observation_space = scheduling_spaces(self.num_tasks, self.config)
         self.trainer: Trainer | None = None
@@ -276,11 +278,11 @@ class MTLSchedulingEnv(gym.Env):
         if not self.config.observe:
             return 0.0
         reward, total = loss_reward(
-            self.config.reward, self._metrics["loss"], self._reset_losses, self._previous_loss
+            self.config.reward, self._metrics["loss"], self._reset_losses, self._previous_loss, self.objective
         )
         self._previous_loss = float(total)
         if self.reference is not None and below_reference(
-            self._metrics["accuracy"], self.reference, self.config.penalty_threshold
+            self._metrics["accuracy"], self.reference, self.config.penalty_threshold, self.objective
         ):
             return float(self.config.penalty)
         return float(reward)

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..objective import BoundObjective
+
 FEATURE_GROUPS = ("share", "since", "loss", "elapsed")
 """Names accepted by ``EnvConfig.features``."""
 
@@ -108,25 +110,40 @@ def features(
 
 
 def loss_reward(
-    mode: str, losses: Sequence[float], reset_losses: Sequence[float], previous_total: float
+    mode: str,
+    losses: Sequence[float],
+    reset_losses: Sequence[float],
+    previous_total: float,
+    objective: BoundObjective | None = None,
 ) -> tuple[float, float]:
     """The reward before any penalty, and the total to pass as ``previous_total`` next step.
 
     ``loss``: -(sum of losses), the paper's. ``loss-decrease``: the fall of that sum since the
     previous step. ``loss-normalized``: -(sum of loss_k / loss_k at reset), -K at reset, so that no
-    task's loss scale dominates. ``losses`` may hold one row per run (the batched env): the sums are
-    then over the last axis, one reward per run."""
-    total = np.sum(losses, axis=-1)
+    task's loss scale dominates. Under an ``objective`` other than ``mean`` the sum is the
+    objective's (``BoundObjective.loss``: only the target's loss for ``target:TASK``, K x the largest
+    for ``worst``). ``losses`` may hold one row per run (the batched env): the sums are then over the
+    last axis, one reward per run."""
+    reduce = objective.loss if objective is not None else lambda values: np.sum(values, axis=-1)
+    total = reduce(losses)
     if mode == "loss":
         return -total, total
     if mode == "loss-decrease":
         return previous_total - total, total
     if mode == "loss-normalized":
-        return -normalized_losses(losses, reset_losses).sum(axis=-1), total
+        return -reduce(normalized_losses(losses, reset_losses)), total
     raise ValueError(f"unknown reward mode {mode!r}")
 
 
-def below_reference(accuracies: Sequence[float], reference: Sequence[float], threshold: float) -> bool:
-    """Whether mean accuracy falls under ``threshold`` x the mean single-task reference (QLS §4.3);
-    one answer per row when ``accuracies`` holds a row per run."""
-    return np.mean(accuracies, axis=-1) < threshold * float(np.mean(reference))
+def below_reference(
+    accuracies: Sequence[float],
+    reference: Sequence[float],
+    threshold: float,
+    objective: BoundObjective | None = None,
+) -> bool:
+    """Whether the objective's accuracy (the mean by default) falls under ``threshold`` x the same
+    objective of the single-task references (QLS §4.3); one answer per row when ``accuracies`` holds
+    a row per run."""
+    if objective is None:
+        return np.mean(accuracies, axis=-1) < threshold * float(np.mean(reference))
+    return objective.score(accuracies) < threshold * float(objective.score(reference))

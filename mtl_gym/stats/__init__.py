@@ -7,7 +7,13 @@ each value a (seeds, tasks) matrix of scores.
 """
 
 from .aggregate import REFERENCES, Aggregate, BootstrapConfig, MethodAggregate, Profile, aggregate_scores
-from .bootstrap import Estimate, bootstrap_distribution, bootstrap_estimate, confidence_interval
+from .bootstrap import (
+    Estimate,
+    bootstrap_distribution,
+    bootstrap_estimate,
+    confidence_interval,
+    paired_difference,
+)
 from .caveat import RankingCaveat, ranking_caveat
 from .estimators import (
     average_score_distribution,
@@ -35,6 +41,7 @@ __all__ = [
     "iqm",
     "mean",
     "median",
+    "paired_difference",
     "plot_aggregate",
     "probability_of_improvement",
     "ranking_caveat",

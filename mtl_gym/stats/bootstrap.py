@@ -134,3 +134,25 @@ def _common_tasks(samples: Sequence[np.ndarray]) -> int:
     if len(tasks) != 1:
         raise ValueError(f"score matrices differ in their number of tasks: {sorted(tasks)}")
     return tasks.pop()
+
+
+def paired_difference(
+    scores: Sequence[float],
+    reference: Sequence[float],
+    reps: int = 10_000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
+    """The mean of ``scores - reference`` over runs paired by seed (run i of both trained with seed i),
+    with a percentile bootstrap interval over the runs. Pairing removes what a seed does to both
+    methods (initialisation, minibatch order), so a difference smaller than either method's spread
+    across seeds can still be resolved, which overlapping marginal intervals cannot show."""
+    scores, reference = np.asarray(scores, dtype=float), np.asarray(reference, dtype=float)
+    if scores.shape != reference.shape or scores.ndim != 1 or len(scores) == 0:
+        raise ValueError(
+            f"paired scores need one value per seed on both sides, got {scores.shape} and {reference.shape}"
+        )
+    differences = (scores - reference)[:, None]
+    return bootstrap_estimate(
+        lambda d: d.mean(axis=(-2, -1)), [differences], reps, np.random.default_rng(seed), level
+    )

@@ -21,6 +21,7 @@ from gymnasium.utils import seeding
 from torch import nn
 
 from ..data import TaskSuite
+from ..objective import Objective, bind_objective
 from .evaluation import TaskMetrics
 from .optim import OptimizerFactory
 from .trainer import Backward, Trainer, TrainerConfig, seed_everything, weighted_sum_backward
@@ -81,6 +82,12 @@ class RunResult:
     training_loss: dict = field(default_factory=dict)
     """Per task trained: ``initial`` (its first minibatch loss) and ``final`` (mean of its last
     ``LOSS_WINDOW``)."""
+
+    def objective_score(self, objective: str | Objective | None, split: str = "test") -> float:
+        """The ``objective``'s score (``mtl_gym.objective``) of the final ``split`` accuracies; ``mean``
+        is ``avg_test_acc`` / ``avg_dev_acc``."""
+        bound = bind_objective(objective, list(self.tasks))
+        return float(bound.score({name: entry[f"{split}_acc"] for name, entry in self.tasks.items()}))
 
     def summary(self) -> dict:
         """The JSON of ``mtl-gym run --json``: everything but the trace and curves."""
