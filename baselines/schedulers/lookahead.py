@@ -32,9 +32,12 @@ class Lookahead(Scheduler):
     The trials are not charged to the budget: this is an upper reference for what a dynamic schedule
     can win (``mtl-gym headroom``'s dynamic oracle), not a method to deploy. It costs about
     K x (k steps + one full dev pass) per ``k`` budget units. Tasks are compared by the objective's
-    dev *loss* (``BoundObjective.loss``), not its accuracy: after ``k`` steps most candidates tie on
-    the accuracy of a few hundred dev examples, while the loss still orders them. A greedy one-step
-    lookahead is myopic (it cannot plan a task whose payoff comes later), so the headroom it finds
+    dev score (accuracy), ties broken by its dev loss. The loss alone misleads early in a run: next
+    to a task of noisy labels, training on the noise pulls every prediction towards 1/C, which can
+    lower the target's cross-entropy more than training the target itself while its accuracy is
+    near chance (seen on the tests' target with a pure-noise auxiliary). Accuracy on a small dev
+    split is noisy too, so on tiny models and budgets the greedy choice can be no better than
+    uniform. And a greedy one-step lookahead is myopic (it cannot plan a task whose payoff comes later), so the headroom it finds
     is a lower bound on the dynamic headroom.
     """
 
@@ -62,18 +65,21 @@ class Lookahead(Scheduler):
         trainer = self.env.trainer
         saved = (trainer.snapshot(), copy.deepcopy(trainer.samplers), copy.deepcopy(trainer.budget))
         last_step, rng_state = trainer.last_step, torch.get_rng_state()
-        losses = []
+        outcomes = []
         for task in allowed:
             try:
                 for _ in range(self.k):
                     trainer.step([int(task)])
                 metrics = trainer.evaluate("dev")
-                losses.append(float(self.env.objective.loss({n: m.loss for n, m in metrics.items()})))
+                score = self.env.objective.score({n: m.accuracy for n, m in metrics.items()})
+                loss = self.env.objective.loss({n: m.loss for n, m in metrics.items()})
+                outcomes.append((float(score), -float(loss)))
             except NonFiniteLossError:  # a task that blows the model up is the worst choice, not an error
-                losses.append(np.inf)
+                outcomes.append((-np.inf, -np.inf))
             trainer.restore(saved[0])
             trainer.samplers, trainer.budget = copy.deepcopy(saved[1]), copy.deepcopy(saved[2])
             trainer.last_step = last_step
             torch.set_rng_state(rng_state)
             self.trials += 1
-        return int(allowed[int(np.argmin(losses))])
+        # max keeps the first of equal outcomes: ties go to the lower task index.
+        return int(allowed[max(range(len(allowed)), key=outcomes.__getitem__)])

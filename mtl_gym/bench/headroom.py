@@ -114,13 +114,13 @@ def measure_headroom(config: HeadroomConfig, out: str | Path, progress: bool = T
     and return the JSON's content."""
     import optuna
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "config.json", config.to_dict(), indent=2)
     start = time.perf_counter()
     bench = config.bench()
     suite = suite_of(bench)
-    objective = bind_objective(config.resolved_objective, suite.names)
+    objective = bind_objective(config.resolved_objective, suite.names)  # fails before any training
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "config.json", config.to_dict(), indent=2)
     seeds = list(range(config.seeds))
 
     def scores(method: str, desc: str) -> dict[str, list[float]]:
