@@ -92,3 +92,13 @@ def test_the_bench_selects_the_lr_and_headlines_by_the_objective():
     assert mean["methods"]["m"]["lr"] == 1.0 and mean["methods"]["m"]["cells"][AVERAGE]["mean"] == 0.75
     assert target["methods"]["m"]["lr"] == 2.0 and target["methods"]["m"]["cells"][AVERAGE]["mean"] == 0.7
     assert target["objective"] == "target:a"
+
+
+def test_named_suites_bring_their_objective_to_the_bench_and_the_agents():
+    from mtl_gym.agents.qls import TrainAgentConfig
+    from mtl_gym.bench.config import BenchConfig
+
+    assert BenchConfig(suite="fsmtl-noisy-aux").env["objective"] == "target:apparel"
+    assert BenchConfig(suite="fsmtl-noisy-aux", env={"objective": "mean"}).env["objective"] == "mean"
+    assert BenchConfig(suite="synthetic").env == {}  # older bench folders keep their params
+    assert TrainAgentConfig(suite="synthetic-noisy-aux").env_config().objective == "target:toys"

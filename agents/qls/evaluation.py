@@ -39,6 +39,7 @@ class DeployedEvalCallback(BaseCallback):
         every: int,
         seeds: Sequence[int],
         deploy: dict | None = None,
+        objective: str = "mean",
     ):
         super().__init__()
         if every < 1:
@@ -47,6 +48,8 @@ class DeployedEvalCallback(BaseCallback):
             raise ValueError("evaluation needs at least one seed")
         self.run, self.out, self.every, self.seeds = run, Path(out), every, list(seeds)
         self.deploy = dict(deploy or {})
+        self.objective = objective
+        """What ``mean_dev_acc`` scores: the env's objective (``mtl_gym.objective``) of dev accuracy."""
         QLSScheduler(**self.deploy)  # bad deployment settings fail now, not at the first evaluation
         self.best = -np.inf
         self.rows: list[dict] = []
@@ -64,7 +67,7 @@ class DeployedEvalCallback(BaseCallback):
         with preserved_global_rng():
             scheduler = QLSScheduler(self.model, **self.deploy)
             results = [self.run(scheduler, seed) for seed in self.seeds]
-        dev = float(np.mean([r.avg_dev_acc for r in results]))
+        dev = float(np.mean([r.objective_score(self.objective, "dev") for r in results]))
         improved = dev > self.best
         if improved:
             self.best = dev

@@ -11,7 +11,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 
-from mtl_gym.data import TaskSuite, load_suite
+from mtl_gym.data import TaskSuite, load_suite, suite_objective
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
@@ -103,7 +103,7 @@ class TrainAgentConfig(Settings):
     def env_config(self) -> EnvConfig:
         """The env's settings: :data:`AGENT_ENV_DEFAULTS` overridden by ``env``, the same for the
         full and the fast env."""
-        return EnvConfig.of({**AGENT_ENV_DEFAULTS, **self.env})
+        return EnvConfig.of({**AGENT_ENV_DEFAULTS, "objective": suite_objective(self.suite), **self.env})
 
     def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
@@ -155,7 +155,11 @@ def train_agent(
             env_config=config.env_config(),
             trainer=config.trainer,
         )
-        listeners.append(DeployedEvalCallback(run, out, config.eval_every, config.eval_seeds, config.deploy))
+        listeners.append(
+            DeployedEvalCallback(
+                run, out, config.eval_every, config.eval_seeds, config.deploy, config.env_config().objective
+            )
+        )
     start = time.perf_counter()
     agent.learn(config.timesteps, callback=CallbackList(listeners), log_interval=1, progress_bar=progress_bar)
     wall_s = time.perf_counter() - start

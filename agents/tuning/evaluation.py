@@ -25,7 +25,7 @@ from ..qls.train import TrainAgentConfig
 def deployed_dev_accuracy(
     agent: BaseAlgorithm, config: TrainAgentConfig, suite: TaskSuite, budget: int, seed: int
 ) -> float:
-    """Mean dev accuracy of a fresh MTL model (seeded by ``seed``) trained for ``budget``
+    """The env objective's dev score (mean dev accuracy by default) of a fresh MTL model (seeded by ``seed``) trained for ``budget``
     task-minibatches under ``agent`` deployed as ``config.deploy`` says (its scheduler's defaults
     where it is empty), in ``config``'s env, model and trainer. The global random states are left
     as they were."""
@@ -42,7 +42,7 @@ def deployed_dev_accuracy(
             trainer=config.trainer,
             evaluations=1,
         )
-    return result.avg_dev_acc
+    return result.objective_score(config.env_config().objective, "dev")
 
 
 class PeriodicEvaluation(BaseCallback):

@@ -81,6 +81,12 @@ class BenchConfig(Settings):
     """Run trials as Ray tasks: local starts Ray on this machine, else the address of a running cluster."""
 
     def __post_init__(self) -> None:
+        # A named headroom suite is scored by its own objective unless --env objective=... says
+        # otherwise; a suite scored by the mean leaves env as given, so older folders still resume.
+        from ..data import suite_objective  # here: the CLI's --help must not load torch
+
+        if "objective" not in self.env and (objective := suite_objective(self.suite)) != "mean":
+            object.__setattr__(self, "env", {**self.env, "objective": objective})
         for name in ("seeds", "budget", "evaluations", "weightings", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"BenchConfig.{name} must be at least 1, got {getattr(self, name)}")

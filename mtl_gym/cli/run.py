@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..data import load_suite
+    from ..data import load_suite, suite_objective
     from ..env import EnvConfig
     from ..methods import METHODS, run_method
     from ..models import ModelConfig
@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> None:
     )
     set_threads(args)
     suite = load_suite(args.suite, args.data_dir, **suite_options(args))
+    env = {"objective": suite_objective(args.suite), **parse_assignments(args.env, "--env")}
+    objective = EnvConfig.of(env).objective
     result = run_method(
         args.method,
         suite,
@@ -81,11 +83,17 @@ def run(args: argparse.Namespace) -> None:
         args.seed,
         model=ModelConfig.of(model_settings(args)),
         trainer=TrainerConfig.of(parse_assignments(args.trainer, "--trainer")),
-        env_config=EnvConfig.of(parse_assignments(args.env, "--env")),
+        env_config=EnvConfig.of(env),
         optimizer=args.optimizer,
         agent=agent,
         kd=(args.kd, args.kd_order) if args.kd else None,
     )
+    if objective != "mean":
+        result.extra["objective"] = {
+            "objective": objective,
+            "test": result.objective_score(objective, "test"),
+            "dev": result.objective_score(objective, "dev"),
+        }
     if args.json:
         print(result.to_json())
     if "non_finite" in result.extra:
@@ -107,6 +115,9 @@ def run(args: argparse.Namespace) -> None:
             f"{metrics['best_dev_acc']:>10.3f}{metrics['test_acc']:>10.3f}"
         )
     print(f"average test accuracy {result.avg_test_acc:.3f}, dev {result.avg_dev_acc:.3f}")
+    if "objective" in result.extra:
+        score = result.extra["objective"]
+        print(f"objective {objective}: test {score['test']:.3f}, dev {score['dev']:.3f}")
     if result.diverged:
         # The task whose loss rose most, relative to its start.
         task, loss = max(
