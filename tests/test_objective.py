@@ -102,3 +102,16 @@ def test_named_suites_bring_their_objective_to_the_bench_and_the_agents():
     assert BenchConfig(suite="fsmtl-noisy-aux", env={"objective": "mean"}).env["objective"] == "mean"
     assert BenchConfig(suite="synthetic").env == {}  # older bench folders keep their params
     assert TrainAgentConfig(suite="synthetic-noisy-aux").env_config().objective == "target:toys"
+
+
+def test_the_table_pairs_each_method_with_uniform_by_seed():
+    # Seeds 0-2: m beats uniform by 2 points on every seed, though the seeds spread by 20 points.
+    uniform = [record(1.0, s, 0.5 + 0.1 * s, 0.5 + 0.1 * s) for s in range(3)]
+    better = [record(1.0, s, 0.52 + 0.1 * s, 0.52 + 0.1 * s) for s in (2, 0, 1)]  # order does not matter
+    for r in uniform:
+        r["params"]["method"] = "uniform"
+    summary = summarise(uniform + better, ["uniform", "m"], [1.0])
+    paired = summary["methods"]["m"]["paired"]
+    assert paired["seeds"] == 3 and paired["mean"] == pytest.approx(2.0)
+    assert paired["ci_low"] == pytest.approx(2.0) and paired["ci_high"] == pytest.approx(2.0)
+    assert summary["methods"]["uniform"]["paired"]["mean"] == 0.0

@@ -13,6 +13,7 @@ from stable_baselines3.common.logger import configure
 
 from mtl_gym.data import TaskSuite, load_suite, suite_objective
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
+from mtl_gym.env.instances import InstanceSetEnv
 from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
 
@@ -22,6 +23,9 @@ from ..common.contract import CONFIG_FILE, observation_settings
 from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
 from .evaluation import DeployedEvalCallback, schedule_runner
+
+INSTANCE_SUITE = "synthetic-instances"
+"""The suite name of an instance set: the agent trains over its instances, one per episode."""
 
 AGENT_ENV_DEFAULTS: dict[str, Any] = {
     "reference": "auto",
@@ -105,7 +109,9 @@ class TrainAgentConfig(Settings):
         full and the fast env."""
         return EnvConfig.of({**AGENT_ENV_DEFAULTS, "objective": suite_objective(self.suite), **self.env})
 
-    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv:
+    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv | InstanceSetEnv:
+        if self.suite == INSTANCE_SUITE:
+            return self.instance_env()
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
         if self.fast:
             return BatchedVecEnv(
@@ -117,6 +123,15 @@ class TrainAgentConfig(Settings):
                 features=self.features,
             )
         return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer)
+
+    def instance_env(self) -> InstanceSetEnv:
+        """Over an instance set, a new instance of ``suite_options["split"]`` (default train) at
+        every episode; the full env only, since the fast env caches one suite's features."""
+        if self.fast:
+            raise ValueError(f"suite {INSTANCE_SUITE!r} trains on the full env: drop fast (or --fast)")
+        options = {k: v for k, v in self.suite_options.items() if k not in ("split", "instance")}
+        split = self.suite_options.get("split", "train")
+        return InstanceSetEnv(split, options, self.model, self.env_config(), self.trainer)
 
 
 def train_agent(

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..objective import bind_objective
 from ..stats import Aggregate, aggregate_scores, ranking_caveat, write_aggregate
 from .tables import runs_at, task_score
 
 
 def score_matrices(summary: dict, records: list[dict], methods: list[str], metric: str = "acc") -> dict:
-    """Per method, its (seeds x tasks) test scores in % at its tuned lr."""
-    tasks = summary["tasks"]
+    """Per method, its (seeds x tasks) test scores in % at its tuned lr, over the tasks the summary's
+    objective counts (every task for ``mean`` and ``worst``; the target alone for ``target:TASK``)."""
+    tasks = bind_objective(summary.get("objective", "mean"), summary["tasks"]).counts()
     return {
         method: 100
         * np.array(
@@ -29,7 +31,9 @@ def score_matrices(summary: dict, records: list[dict], methods: list[str], metri
 
 def write_aggregates(summary: dict, records: list[dict], methods: list[str], out: Path) -> Aggregate:
     """``aggregate.md|json|png`` in ``out``; returns the aggregate."""
-    aggregate = aggregate_scores(score_matrices(summary, records, methods), tasks=summary["tasks"])
+    matrices = score_matrices(summary, records, methods)
+    tasks = bind_objective(summary.get("objective", "mean"), summary["tasks"]).counts()
+    aggregate = aggregate_scores(matrices, tasks=tasks)
     write_aggregate(aggregate, out)
     return aggregate
 

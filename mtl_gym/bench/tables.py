@@ -12,6 +12,7 @@ from pathlib import Path
 from mtl_gym.bench.stats import format_ci, mean_ci
 from mtl_gym.io import atomic_path, atomic_write_json, atomic_write_text
 from mtl_gym.objective import BoundObjective, bind_objective
+from mtl_gym.stats import paired_difference
 
 AVERAGE = "average"
 
@@ -59,8 +60,48 @@ def summarise(
             "lr": lr,
             "tuning": tuning,
             "cells": {column: cell(v) for column, v in values.items()},
+            "seeds": [r["params"]["seed"] for r in chosen],
         }
+    add_paired_differences(summary)
     return summary
+
+
+REFERENCE = "uniform"
+"""The method every other is compared with, seed by seed."""
+
+
+def add_paired_differences(summary: dict) -> None:
+    """Each method's ``paired``: the mean over common seeds of (its headline score - uniform's), in
+    points, with a bootstrap 95% interval (``mtl_gym.stats.paired_difference``). Both run seed i
+    with the same initialisation and minibatch order, so the pairing cancels what the seed does to
+    both; None where uniform was not run or no seed is common."""
+    methods = summary["methods"]
+    if REFERENCE not in methods:
+        return
+    reference = dict(
+        zip(methods[REFERENCE]["seeds"], methods[REFERENCE]["cells"][AVERAGE]["values"], strict=True)
+    )
+    for entry in methods.values():
+        own = dict(zip(entry["seeds"], entry["cells"][AVERAGE]["values"], strict=True))
+        common = sorted(set(own) & set(reference))
+        if not common:
+            entry["paired"] = None
+            continue
+        estimate = paired_difference([100 * own[s] for s in common], [100 * reference[s] for s in common])
+        entry["paired"] = {
+            "reference": REFERENCE,
+            "seeds": len(common),
+            "mean": estimate.point,
+            "ci_low": estimate.low,
+            "ci_high": estimate.high,
+        }
+
+
+def paired_text(entry: dict) -> str:
+    paired = entry.get("paired")
+    if paired is None:
+        return "–"
+    return f"{paired['mean']:+.1f} [{paired['ci_low']:+.1f}, {paired['ci_high']:+.1f}]"
 
 
 def task_score(entry: dict, split: str, metric: str) -> float:
@@ -125,16 +166,20 @@ def write_tables(
     seeds = len(summary["methods"][methods[0]]["cells"][AVERAGE]["values"])
     lines = [
         f"{metric[0].upper()}{metric[1:]}, in %: mean ± 95% CI over {seeds} seed(s) (lr grid "
-        f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold.",
+        f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold. The last column is "
+        f"the headline score's mean difference from {REFERENCE} over the seeds both ran, paired by seed, in points "
+        "[bootstrap 95% CI]: an interval that excludes 0 resolves the method from uniform.",
         "",
-        "| method | lr | " + " | ".join(column_label(summary, c) for c in columns) + " |",
-        "|---|---|" + "---|" * len(columns),
+        "| method | lr | "
+        + " | ".join(column_label(summary, c) for c in columns)
+        + f" | Δ vs {REFERENCE} (paired) |",
+        "|---|---|" + "---|" * (len(columns) + 1),
     ]
     rows = []
     for method in methods:
         entry = summary["methods"][method]
         cells = [_bold(entry["cells"][c]["text"], method in best[c]) for c in columns]
-        lines.append(f"| {method} | {entry['lr']:g} | " + " | ".join(cells) + " |")
+        lines.append(f"| {method} | {entry['lr']:g} | " + " | ".join(cells) + f" | {paired_text(entry)} |")
         rows += [
             {
                 "method": method,

@@ -17,6 +17,7 @@ from .conll import ConllConfig, tagging_tasks
 from .errors import DataError
 from .fsmtl import FsmtlConfig, read_fsmtl
 from .generic import FolderConfig, read_folder
+from .instances import InstanceSetConfig, instance_raw_tasks
 from .synthetic import SyntheticConfig, synthetic_raw_tasks
 from .task import RawTask, TaskSuite, build_suite
 from .variants import VariantConfig, apply_variant
@@ -86,6 +87,10 @@ def _synthetic(data_dir, options: dict) -> list[RawTask]:
     return synthetic_raw_tasks(_config(SyntheticConfig, options))
 
 
+def _synthetic_instances(data_dir, options: dict) -> list[RawTask]:
+    return instance_raw_tasks(_config(InstanceSetConfig, options))
+
+
 @dataclass(frozen=True)
 class SuiteSpec:
     read: Callable[[str | Path | None, dict], list[RawTask]]
@@ -107,6 +112,12 @@ SUITES: dict[str, SuiteSpec] = {
         _conll2000_wnut17, ConllConfig, "POS, chunking and NER: a heterogeneous 3-task suite"
     ),
     "folder": SuiteSpec(_folder, FolderConfig, "generic TSV/CSV/JSONL classification, one folder per task"),
+    "synthetic-instances": SuiteSpec(
+        _synthetic_instances,
+        InstanceSetConfig,
+        "one instance of a set of generated suites (split=train|test, instance=i): sizes, difficulty, "
+        "noise and vocabulary drawn per instance",
+    ),
 }
 
 
