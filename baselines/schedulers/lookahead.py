@@ -26,19 +26,22 @@ class LookaheadHyperparameters:
 
 class Lookahead(Scheduler):
     """Every ``k`` minibatches: from a snapshot of the model, the optimizer, the minibatch samplers
-    and the random state, train each allowed task alone for ``k`` steps, score the full dev split by
-    the env's objective, restore the snapshot, then train the best task for the next ``k`` steps.
+    and the random state, try each candidate plan for the next ``k`` steps (the allowed tasks in
+    turn, as uniform does, and each allowed task alone), score the full dev split by the env's
+    objective, restore the snapshot, then follow the best plan.
 
     The trials are not charged to the budget: this is an upper reference for what a dynamic schedule
     can win (``mtl-gym headroom``'s dynamic oracle), not a method to deploy. It costs about
-    K x (k steps + one full dev pass) per ``k`` budget units. Tasks are compared by the objective's
-    dev score (accuracy), ties broken by its dev loss. The loss alone misleads early in a run: next
+    (K + 1) x (k steps + one full dev pass) per ``k`` budget units. Plans are compared by the
+    objective's dev score (accuracy), ties broken by its dev loss. The loss alone misleads early in a run: next
     to a task of noisy labels, training on the noise pulls every prediction towards 1/C, which can
     lower the target's cross-entropy more than training the target itself while its accuracy is
     near chance (seen on the tests' target with a pure-noise auxiliary). Accuracy on a small dev
     split is noisy too, so on tiny models and budgets the greedy choice can be no better than
-    uniform. And a greedy one-step lookahead is myopic (it cannot plan a task whose payoff comes later), so the headroom it finds
-    is a lower bound on the dynamic headroom.
+    uniform. And a greedy one-step lookahead is myopic (it cannot plan a task whose payoff comes
+    later), so the headroom it finds is a lower bound on the dynamic headroom. Uniform's turn is a
+    candidate, and wins ties, so that the oracle departs from uniform only where the dev split says
+    a single task does better over the next ``k`` steps.
     """
 
     name = "lookahead"
@@ -48,38 +51,48 @@ class Lookahead(Scheduler):
 
     def reset(self, env: MTLSchedulingEnv, seed: int) -> None:
         super().reset(env, seed)
-        self.committed: int | None = None
-        self.left = 0
+        self.plan: list[int] = []
         self.trials = 0
+        self.turns = 0
+        """Minibatches spent on uniform's turn so far, so that its plan goes on where it stopped."""
 
     def __call__(self, observation: np.ndarray, info: dict) -> int:
-        if self.left == 0 or not info["action_mask"][self.committed]:
-            self.committed = self.best_task(allowed_tasks(info))
-            self.left = self.k
-        self.left -= 1
-        return self.committed
+        if not self.plan or not info["action_mask"][self.plan[0]]:
+            self.plan = self.best_plan(allowed_tasks(info))
+            self.in_turn = self.plan == self.plans(allowed_tasks(info))[0]
+        if self.in_turn:
+            self.turns += 1
+        return self.plan.pop(0)
 
-    def best_task(self, allowed: np.ndarray) -> int:
+    def plans(self, allowed: np.ndarray) -> list[list[int]]:
+        """The candidates for the next ``k`` steps: the allowed tasks in turn (uniform's schedule,
+        first, so that a tie keeps it), then each allowed task alone."""
+        tasks = [int(t) for t in allowed]
+        turn = [tasks[(self.turns + i) % len(tasks)] for i in range(self.k)]
+        return [turn] + [[t] * self.k for t in tasks]
+
+    def best_plan(self, allowed: np.ndarray) -> list[int]:
+        candidates = self.plans(allowed)
         if len(allowed) == 1:
-            return int(allowed[0])
+            return candidates[0]
         trainer = self.env.trainer
         saved = (trainer.snapshot(), copy.deepcopy(trainer.samplers), copy.deepcopy(trainer.budget))
         last_step, rng_state = trainer.last_step, torch.get_rng_state()
         outcomes = []
-        for task in allowed:
+        for plan in candidates:
             try:
-                for _ in range(self.k):
-                    trainer.step([int(task)])
+                for task in plan:
+                    trainer.step([task])
                 metrics = trainer.evaluate("dev")
                 score = self.env.objective.score({n: m.accuracy for n, m in metrics.items()})
                 loss = self.env.objective.loss({n: m.loss for n, m in metrics.items()})
                 outcomes.append((float(score), -float(loss)))
-            except NonFiniteLossError:  # a task that blows the model up is the worst choice, not an error
+            except NonFiniteLossError:  # a plan that blows the model up is the worst choice, not an error
                 outcomes.append((-np.inf, -np.inf))
             trainer.restore(saved[0])
             trainer.samplers, trainer.budget = copy.deepcopy(saved[1]), copy.deepcopy(saved[2])
             trainer.last_step = last_step
             torch.set_rng_state(rng_state)
             self.trials += 1
-        # max keeps the first of equal outcomes: ties go to the lower task index.
-        return int(allowed[max(range(len(allowed)), key=outcomes.__getitem__)])
+        # max keeps the first of equal outcomes: a tie goes to uniform's turn, then the lower task.
+        return list(candidates[max(range(len(candidates)), key=outcomes.__getitem__)])
