@@ -32,6 +32,13 @@ TAU = 0.1
 ``benchmarks/qls_td.py`` (README, "Agents: QLS")."""
 
 
+LEARNING_RATE = 1e-3
+"""Default Adam step size of the Q-network, train-agent's too. SB3's DQN default (1e-4) is tuned for
+millions of Atari steps: at it, QLS learned a 4-state masked contextual bandit (continuing episodes,
+gamma 0.99) in 1-2 of 3 states after 4,000 and 12,000 steps on seeds 0-2; at 1e-3, 3 of 3 on every
+seed at both lengths (``benchmarks/known_answer.py``)."""
+
+
 class QLS(DQN):
     """DQN with Boltzmann-Gumbel exploration and action masking.
 
@@ -43,8 +50,8 @@ class QLS(DQN):
     Other arguments are SB3 DQN's. Defaults differ from SB3's where our runs are short (2,000-10,000
     env steps): soft target updates every step, ``tau=TAU`` with ``target_update_interval=1`` (SB3:
     a hard copy every 10,000 steps, longer than most runs here; a hard copy every 500 steps gives
-    only 4-8 Bellman backups in a run, and Q stays far from its fixed point r / (1 - gamma)), and
-    ``learning_starts=100``.
+    only 4-8 Bellman backups in a run, and Q stays far from its fixed point r / (1 - gamma)),
+    ``learning_rate=LEARNING_RATE`` (1e-3; SB3: 1e-4) and ``learning_starts=100``.
     """
 
     def __init__(
@@ -54,6 +61,7 @@ class QLS(DQN):
         exploration: str = "boltzmann-gumbel",
         exploration_kwargs: dict | None = None,
         gamma: float = 0.99,
+        learning_rate: float = LEARNING_RATE,
         learning_starts: int = 100,
         tau: float = TAU,
         target_update_interval: int = 1,
@@ -68,6 +76,7 @@ class QLS(DQN):
             policy,
             env,
             gamma=gamma,
+            learning_rate=learning_rate,
             learning_starts=learning_starts,
             tau=tau,
             target_update_interval=target_update_interval,

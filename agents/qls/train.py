@@ -23,6 +23,7 @@ from ..common.contract import CONFIG_FILE, observation_settings
 from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
 from .evaluation import DeployedEvalCallback, schedule_runner
+from .qls import LEARNING_RATE
 
 INSTANCE_SUITE = "synthetic-instances"
 """The suite name of an instance set: the agent trains over its instances, one per episode."""
@@ -73,7 +74,7 @@ class TrainAgentConfig(Settings):
     """Settings of the exploration strategy: for Boltzmann-Gumbel c (default 1) and scale
     (``q-spread``, the default: c in units of the running spread of Q across actions; ``absolute``:
     in units of Q, the paper's)."""
-    learning_rate: float = 1e-3
+    learning_rate: float = LEARNING_RATE
     """Adam step size of the agent's networks (QLS: the Q-network; PPO: actor and critic)."""
     eval_every: int = 0
     """Decisions (env steps over all envs of the fast env) between evaluations of the deployed
