@@ -33,7 +33,10 @@ class Proportional(SamplingScheduler):
     """
 
     name = "proportional"
-    paper = "Jean et al. 2019, Adaptive Scheduling for Multi-Task Learning (proportional sampling), arXiv:1909.06434"
+    paper = (
+        "Jean et al. 2019, Adaptive Scheduling for Multi-Task Learning (proportional sampling), arXiv:1909.06434; "
+        "with temperature=T > 1 it is the temperature sampling of Arivazhagan et al. 2019 (multilingual NMT)"
+    )
 
     Hyperparameters = ProportionalHyperparameters
 

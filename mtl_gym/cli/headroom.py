@@ -11,7 +11,7 @@ from ..spec import parse_assignments
 
 HELP = (
     "measure a suite's headroom: the best static mixture (TPE on dev) and a lookahead oracle, each as "
-    "the paired test difference from uniform with a bootstrap 95%% CI"
+    "the paired test difference from uniform with its bootstrap confidence interval"
 )
 
 DICT_FLAGS = {"suite_options": "--option", "env": "--env", "trainer": "--trainer"}
