@@ -115,3 +115,15 @@ def test_the_table_pairs_each_method_with_uniform_by_seed():
     assert paired["seeds"] == 3 and paired["mean"] == pytest.approx(2.0)
     assert paired["ci_low"] == pytest.approx(2.0) and paired["ci_high"] == pytest.approx(2.0)
     assert summary["methods"]["uniform"]["paired"]["mean"] == 0.0
+
+
+def test_the_bench_refuses_an_objective_of_an_unknown_task_before_any_trial(tmp_path):
+    from mtl_gym.bench.bench import run_bench
+    from mtl_gym.bench.config import BenchConfig
+
+    config = BenchConfig(
+        suite="synthetic", env={"objective": "target:garden"}, budget=4, seeds=1, lr_grid=[1e-3]
+    )
+    with pytest.raises(ValueError, match=r"unknown task\(s\) \['garden'\]"):
+        run_bench(config, tmp_path / "bench", progress=False)
+    assert not (tmp_path / "bench").exists()

@@ -21,6 +21,7 @@ from ..agents.common.serialization import UNTRUSTED, AgentFileError, agent_file_
 from ..agents.qls import train_agent
 from ..env import EnvConfig
 from ..io import atomic_write_text
+from ..objective import bind_objective
 from ..provenance import provenance
 from ..stats import render_markdown
 from .aggregate import ranking_note, write_aggregates
@@ -44,6 +45,8 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True, trust
     processes may share ``out`` (claim files split the trials and the agent training); Ctrl-C raises
     :class:`~mtl_gym.bench.execute.Interrupted` after keeping the finished trials."""
     check_methods(config)
+    # An objective naming an unknown task fails here, before any trial.
+    bind_objective(EnvConfig.of(config.env).objective, suite_of(config).names)
     if config.transfer:
         held_out_tasks(config, suite_of(config))  # an unknown task fails here, before any trial
     out = Path(out)
