@@ -33,7 +33,7 @@ class Lookahead(Scheduler):
     The trials are not charged to the budget: this is an upper reference for what a dynamic schedule
     can win (``mtl-gym headroom``'s dynamic oracle), not a method to deploy. It costs about
     (K + 1) x (k steps + one full dev pass) per ``k`` budget units. Plans are compared by the
-    objective's dev score (accuracy), ties broken by its dev loss. The loss alone misleads early in a run: next
+    objective's dev score (accuracy; chunk F1 for IOB tagging tasks), ties broken by its dev loss. The loss alone misleads early in a run: next
     to a task of noisy labels, training on the noise pulls every prediction towards 1/C, which can
     lower the target's cross-entropy more than training the target itself while its accuracy is
     near chance (seen on the tests' target with a pure-noise auxiliary). Accuracy on a small dev
@@ -84,7 +84,9 @@ class Lookahead(Scheduler):
                 for task in plan:
                     trainer.step([task])
                 metrics = trainer.evaluate("dev")
-                score = self.env.objective.score({n: m.accuracy for n, m in metrics.items()})
+                # IOB tagging tasks by chunk F1, as the bench's F1 table and headroom score them.
+                scores = {n: m.accuracy if m.chunk_f1 is None else m.chunk_f1 for n, m in metrics.items()}
+                score = self.env.objective.score(scores)
                 loss = self.env.objective.loss({n: m.loss for n, m in metrics.items()})
                 outcomes.append((float(score), -float(loss)))
             except NonFiniteLossError:  # a plan that blows the model up is the worst choice, not an error
