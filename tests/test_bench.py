@@ -86,7 +86,11 @@ def test_tables_hold_every_method_task_and_cell(swept):
     assert all(table["best"][column] for column in table["columns"])
 
     markdown = (swept / "table.md").read_text().splitlines()
-    assert markdown[2] == "| method | lr | books | electronics | kitchen | toys | average |"
+    assert (
+        markdown[2]
+        == "| method | lr | books | electronics | kitchen | toys | average | Δ vs uniform (paired) |"
+    )
+    assert markdown[4].endswith("| +0.0 [+0.0, +0.0] |")  # uniform against itself
     assert [row.split(" | ")[0] for row in markdown[4:]] == ["| uniform", "| equal"]
     assert "**" in "".join(markdown[4:])
 

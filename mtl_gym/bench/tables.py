@@ -60,7 +60,7 @@ def summarise(
             "lr": lr,
             "tuning": tuning,
             "cells": {column: cell(v) for column, v in values.items()},
-            "seeds": [r["params"]["seed"] for r in chosen],
+            "seeds": [r["params"].get("seed") for r in chosen],
         }
     add_paired_differences(summary)
     return summary
@@ -164,22 +164,25 @@ def write_tables(
     returns the Markdown. ``metric`` says what the cells are (the caption and the JSON's ``metric``)."""
     columns, best = summary["columns"], best_methods(summary, methods)
     seeds = len(summary["methods"][methods[0]]["cells"][AVERAGE]["values"])
-    lines = [
+    paired = any(summary["methods"][m].get("paired") for m in methods)
+    caption = (
         f"{metric[0].upper()}{metric[1:]}, in %: mean ± 95% CI over {seeds} seed(s) (lr grid "
-        f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold. The last column is "
-        f"the headline score's mean difference from {REFERENCE} over the seeds both ran, paired by seed, in points "
-        "[bootstrap 95% CI]: an interval that excludes 0 resolves the method from uniform.",
-        "",
-        "| method | lr | "
-        + " | ".join(column_label(summary, c) for c in columns)
-        + f" | Δ vs {REFERENCE} (paired) |",
-        "|---|---|" + "---|" * (len(columns) + 1),
-    ]
+        f"{', '.join(f'{lr:g}' for lr in summary['lr_grid'])}); best per column in bold."
+    )
+    if paired:
+        caption += (
+            f" The last column is the headline score's mean difference from {REFERENCE} over the seeds both "
+            "ran, paired by seed, in points [bootstrap 95% CI]: an interval that excludes 0 resolves the method."
+        )
+    header = ["method", "lr", *(column_label(summary, c) for c in columns)]
+    header += [f"Δ vs {REFERENCE} (paired)"] if paired else []
+    lines = [caption, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     rows = []
     for method in methods:
         entry = summary["methods"][method]
-        cells = [_bold(entry["cells"][c]["text"], method in best[c]) for c in columns]
-        lines.append(f"| {method} | {entry['lr']:g} | " + " | ".join(cells) + f" | {paired_text(entry)} |")
+        cells = [f"{entry['lr']:g}", *(_bold(entry["cells"][c]["text"], method in best[c]) for c in columns)]
+        cells += [paired_text(entry)] if paired else []
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
         rows += [
             {
                 "method": method,
