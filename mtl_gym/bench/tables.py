@@ -83,7 +83,7 @@ def add_paired_differences(summary: dict) -> None:
     )
     for entry in methods.values():
         own = dict(zip(entry["seeds"], entry["cells"][AVERAGE]["values"], strict=True))
-        common = sorted(set(own) & set(reference))
+        common = sorted(set(own) & set(reference) - {None})
         if not common:
             entry["paired"] = None
             continue
