@@ -10,6 +10,7 @@ import torch
 
 from mtl_gym.baselines.schedulers import (
     DTP,
+    ODM,
     SCHEDULERS,
     Adaptive,
     Exp3S,
@@ -77,6 +78,7 @@ INSTANCES = {
     "dtp": lambda: DTP(eval_every=5),
     "exp3s": lambda: Exp3S(eta=0.1),
     "lookahead": lambda: Lookahead(k=3),
+    "odm": lambda: ODM(),
 }
 
 
@@ -273,3 +275,32 @@ def test_exp3s_rescales_progress_by_quantiles(env):
         exp3s.rescale(float(value))
     assert exp3s.rescale(5.0) == 1.0 and exp3s.rescale(-5.0) == -1.0
     assert math.isclose(exp3s.rescale(0.5), 0.0, abs_tol=0.02)
+
+
+def test_odm_matches_a_hand_computed_exp3_step(small_suite):
+    scheduler = ODM(smoothing=0.9)
+    env = MTLSchedulingEnv(small_suite, FAST_MODEL, {"episode_steps": 50, "observe": False})
+    observation, info = env.reset(seed=0)
+    scheduler.reset(env, 0)
+    # K = 3: eps_t = min(1/3, sqrt(ln 3 / (3 t))) is 1/3 until t = 4, so the first draws are uniform.
+    assert np.allclose(scheduler.probabilities(info), 1 / 3)
+    scheduler.rewards = np.array([0.6, 0.0, 0.3])
+    scheduler.decisions = 3  # the next decision is t = 4
+    eps3, eps4 = 1 / 3, np.sqrt(np.log(3) / 12)
+    softmax = np.exp(eps3 * np.array([0.6, 0.0, 0.3])) / np.exp(eps3 * np.array([0.6, 0.0, 0.3])).sum()
+    assert np.allclose(scheduler.policy(np.ones(3, dtype=bool)), (1 - 3 * eps4) * softmax + eps4)
+    # Masked: the same rule over the two allowed tasks (K = 2: eps_4 = min(1/2, sqrt(ln 2 / 8))).
+    masked = scheduler.policy(np.array([True, False, True]))
+    eps3, eps4 = min(0.5, np.sqrt(np.log(2) / 6)), min(0.5, np.sqrt(np.log(2) / 8))
+    pair = np.exp(eps3 * np.array([0.6, 0.3])) / np.exp(eps3 * np.array([0.6, 0.3])).sum()
+    assert masked[1] == 0 and np.allclose(masked[[0, 2]], (1 - 2 * eps4) * pair + eps4)
+    # The reward update: R_a <- 0.9 R_a + 0.1 L / pi(a), from the trainer's own minibatch loss.
+    task = scheduler(observation, info)
+    drawn = scheduler.drawn_with[task]
+    before = scheduler.rewards.copy()
+    env.step(task)
+    scheduler.update()
+    loss = env.trainer.last_step.losses[0]
+    expected = before.copy()
+    expected[task] = 0.9 * before[task] + 0.1 * loss / drawn
+    assert np.allclose(scheduler.rewards, expected)

@@ -23,6 +23,7 @@ from .fixed_weights import FixedWeights
 from .greedy import Greedy
 from .lookahead import Lookahead
 from .main_task import MainTaskSchedule
+from .odm import ODM
 from .prioritize import Prioritize
 from .prioritize_easy import PrioritizeEasy
 from .prioritize_hard import PrioritizeHard
@@ -47,6 +48,7 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         DTP,
         Exp3S,
         Lookahead,
+        ODM,
     )
 }
 
@@ -71,6 +73,7 @@ __all__ = [
     "Greedy",
     "Lookahead",
     "MainTaskSchedule",
+    "ODM",
     "Prioritize",
     "PrioritizeEasy",
     "PrioritizeHard",
