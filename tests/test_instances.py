@@ -76,3 +76,27 @@ def test_an_agent_trained_on_instances_deploys_on_real_text(data_dir, tmp_path):
     real = load_suite("fsmtl", data_dir, domains=["apparel", "baby", "books", "dvd"], max_len=32)
     result = run_method("qls", real, 24, 0, model=MODEL, agent=str(tmp_path / "agent" / "agent.zip"))
     assert result.budget == 24 and set(result.action_counts) == {"apparel", "baby", "books", "dvd"}
+
+
+def test_one_agent_trains_over_a_list_of_suites():
+    from mtl_gym.env.instances import SuiteSetEnv
+
+    config = TrainAgentConfig(
+        suite="synthetic-noisy-aux, synthetic-imbalanced",
+        suite_options={"dev_size": 30, "test_size": 30},
+        model=MODEL,
+        env={"episode_steps": 2, "reference": None, "objective": "mean"},
+    )
+    env = config.make_env()
+    assert isinstance(env, SuiteSetEnv) and env.num_tasks == 4
+    names = set()
+    for episode in range(6):
+        _, info = env.reset(seed=episode)
+        names.add(env.suite.name)
+        env.step(0)
+    assert names == {"synthetic-noisy-aux", "synthetic-imbalanced"}
+    mixed = TrainAgentConfig(
+        suite="synthetic,fsmtl-noisy-aux", model=MODEL, env={"reference": None}
+    ).make_env()
+    with pytest.raises(ValueError, match="has 3 tasks; every suite of the set needs 4"):
+        mixed.reset(options={"instance": 1})

@@ -13,7 +13,7 @@ from stable_baselines3.common.logger import configure
 
 from mtl_gym.data import TaskSuite, load_suite, suite_objective
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
-from mtl_gym.env.instances import InstanceSetEnv
+from mtl_gym.env.instances import InstanceSetEnv, SuiteSetEnv
 from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
 
@@ -54,7 +54,8 @@ class TrainAgentConfig(Settings):
     """Everything an agent's training run depends on; written next to the agent as config.json."""
 
     suite: str = "synthetic"
-    """Suite the agent schedules."""
+    """Suite the agent schedules; a comma list of suites with as many tasks (``a,b``) or
+    ``synthetic-instances`` trains one agent over all of them, a suite drawn every episode."""
     data_dir: str | None = None
     """Real-data root, for suites that need files."""
     suite_options: dict = field(default_factory=dict)
@@ -110,9 +111,9 @@ class TrainAgentConfig(Settings):
         full and the fast env."""
         return EnvConfig.of({**AGENT_ENV_DEFAULTS, "objective": suite_objective(self.suite), **self.env})
 
-    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv | InstanceSetEnv:
-        if self.suite == INSTANCE_SUITE:
-            return self.instance_env()
+    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv | SuiteSetEnv:
+        if self.suite == INSTANCE_SUITE or "," in self.suite:
+            return self.suite_set_env()
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
         if self.fast:
             return BatchedVecEnv(
@@ -125,14 +126,29 @@ class TrainAgentConfig(Settings):
             )
         return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer)
 
-    def instance_env(self) -> InstanceSetEnv:
-        """Over an instance set, a new instance of ``suite_options["split"]`` (default train) at
-        every episode; the full env only, since the fast env caches one suite's features."""
+    def suite_set_env(self) -> SuiteSetEnv:
+        """One agent over several suites, a new one drawn every episode: an instance set (the
+        instances of ``suite_options["split"]``, default train) or a comma list of suites, each
+        read with ``suite_options``. The full env only: the fast env caches one suite's features."""
         if self.fast:
-            raise ValueError(f"suite {INSTANCE_SUITE!r} trains on the full env: drop fast (or --fast)")
-        options = {k: v for k, v in self.suite_options.items() if k not in ("split", "instance")}
-        split = self.suite_options.get("split", "train")
-        return InstanceSetEnv(split, options, self.model, self.env_config(), self.trainer)
+            raise ValueError(
+                f"suite {self.suite!r} is a set of suites, which trains on the full env: drop fast (--fast)"
+            )
+        if self.suite == INSTANCE_SUITE:
+            options = {k: v for k, v in self.suite_options.items() if k not in ("split", "instance")}
+            split = self.suite_options.get("split", "train")
+            return InstanceSetEnv(split, options, self.model, self.env_config(), self.trainer)
+        names = [name.strip() for name in self.suite.split(",") if name.strip()]
+        first = load_suite(names[0], self.data_dir, **self.suite_options)
+
+        def loader(name: str):
+            return lambda: (
+                first if name == names[0] else load_suite(name, self.data_dir, **self.suite_options)
+            )
+
+        return SuiteSetEnv(
+            [loader(n) for n in names], len(first), self.model, self.env_config(), self.trainer
+        )
 
 
 def train_agent(
@@ -153,7 +169,9 @@ def train_agent(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if suite is None:
-        suite = load_suite(config.suite, config.data_dir, **config.suite_options)
+        # Of a comma list of suites, the first is the one the deployed evaluations (eval_every) run on.
+        first = config.suite.split(",")[0].strip()
+        suite = load_suite(first, config.data_dir, **config.suite_options)
     env = config.make_env(suite)
     agent = build_agent(config, env)
     agent.set_logger(configure(str(out), log_formats()))

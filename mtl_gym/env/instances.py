@@ -1,13 +1,15 @@
-"""InstanceSetEnv: the scheduling env over a set of suites, one instance drawn at every reset.
+"""Envs over several suites: one suite drawn at every reset, so that an agent learns to schedule, not
+one suite's answer.
 
-An agent trained here sees a new suite (sizes, difficulty, noise, vocabulary) every episode, so what
-it learns must be how to schedule, not one suite's answer. Every instance of a set has the same
-number of tasks, so the observation and action spaces stay fixed; task ``i`` is simply "the i-th task"
-of whichever instance is running.
+:class:`SuiteSetEnv` draws from a list of suites (``train-agent --suite a,b``); :class:`InstanceSetEnv`
+from an instance set (``synthetic-instances``), a new generated suite (sizes, difficulty, noise,
+vocabulary) every episode. Every suite of a set has the same number of tasks, so the observation and
+action spaces stay fixed; task ``i`` is simply "the i-th task" of whichever suite is running.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -21,45 +23,45 @@ from .config import EnvConfig
 from .env import MTLSchedulingEnv, scheduling_spaces
 
 
-class InstanceSetEnv(gym.Env):
-    """:class:`MTLSchedulingEnv` on instance ``i`` of ``split``, ``i`` drawn uniformly at each reset
+class SuiteSetEnv(gym.Env):
+    """:class:`MTLSchedulingEnv` on suite ``i`` of ``suites``, ``i`` drawn uniformly at each reset
     from the env's seeded generator (or given as ``reset(options={"instance": i})``).
 
-    ``instances`` holds :class:`~mtl_gym.data.instances.InstanceSetConfig` options other than the
-    split and instance (its ``size``, distributions and ``seed``). Suites are built on first use and
-    kept, so an instance costs its generation once per process.
+    ``suites`` are loaders (called once each, on first use; the suites are kept) and ``num_tasks``
+    the number of tasks every one of them has; a suite with another number is refused when loaded.
+    ``info["instance"]`` says which suite is running.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(
         self,
-        split: str = "train",
-        instances: dict | None = None,
+        suites: Sequence[Callable[[], TaskSuite]],
+        num_tasks: int,
         model: ModelConfig | dict | None = None,
         config: EnvConfig | dict | None = None,
         trainer: TrainerConfig | dict | None = None,
     ):
-        options = dict(instances or {})
-        if {"split", "instance"} & set(options):
-            raise ValueError("InstanceSetEnv draws the instance itself: give split as its own argument")
-        self.set_config = InstanceSetConfig(split=split, **options)
-        self.split = split
+        if not suites:
+            raise ValueError("a suite set needs at least one suite")
+        self.loaders = list(suites)
         self.model = model
         self.config = EnvConfig.of(config)
         self.trainer_config = TrainerConfig.of(trainer)
-        self.num_tasks = self.set_config.num_tasks
-        self.action_space, self.observation_space = scheduling_spaces(self.num_tasks, self.config)
+        self.num_tasks = num_tasks
+        self.action_space, self.observation_space = scheduling_spaces(num_tasks, self.config)
         self._suites: dict[int, TaskSuite] = {}
         self.instance: int | None = None
         self.current: MTLSchedulingEnv | None = None
 
     def suite_of(self, instance: int) -> TaskSuite:
         if instance not in self._suites:
-            options = {k: v for k, v in vars(self.set_config).items() if k not in ("split", "instance")}
-            self._suites[instance] = load_suite(
-                "synthetic-instances", split=self.split, instance=instance, **options
-            )
+            suite = self.loaders[instance]()
+            if len(suite) != self.num_tasks:
+                raise ValueError(
+                    f"suite {suite.name!r} has {len(suite)} tasks; every suite of the set needs {self.num_tasks}"
+                )
+            self._suites[instance] = suite
         return self._suites[instance]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -67,9 +69,9 @@ class InstanceSetEnv(gym.Env):
         options = dict(options or {})
         instance = options.pop("instance", None)
         if instance is None:
-            instance = int(self.np_random.integers(self.set_config.size))
-        elif not 0 <= instance < self.set_config.size:
-            raise ValueError(f"instance {instance} is out of range for a set of {self.set_config.size}")
+            instance = int(self.np_random.integers(len(self.loaders)))
+        elif not 0 <= instance < len(self.loaders):
+            raise ValueError(f"instance {instance} is out of range for a set of {len(self.loaders)}")
         self.instance = instance
         self.current = MTLSchedulingEnv(self.suite_of(instance), self.model, self.config, self.trainer_config)
         observation, info = self.current.reset(seed=int(self.np_random.integers(2**31)), options=options)
@@ -93,3 +95,29 @@ class InstanceSetEnv(gym.Env):
     @property
     def trainer(self):
         return None if self.current is None else self.current.trainer
+
+
+class InstanceSetEnv(SuiteSetEnv):
+    """:class:`SuiteSetEnv` over the instances of one split of an instance set. ``instances`` holds
+    :class:`~mtl_gym.data.instances.InstanceSetConfig` options other than the split and instance
+    (its ``size``, distributions and ``seed``)."""
+
+    def __init__(
+        self,
+        split: str = "train",
+        instances: dict | None = None,
+        model: ModelConfig | dict | None = None,
+        config: EnvConfig | dict | None = None,
+        trainer: TrainerConfig | dict | None = None,
+    ):
+        options = dict(instances or {})
+        if {"split", "instance"} & set(options):
+            raise ValueError("InstanceSetEnv draws the instance itself: give split as its own argument")
+        self.set_config = InstanceSetConfig(split=split, **options)
+        self.split = split
+
+        def loader(instance: int) -> Callable[[], TaskSuite]:
+            return lambda: load_suite("synthetic-instances", split=split, instance=instance, **options)
+
+        loaders = [loader(i) for i in range(self.set_config.size)]
+        super().__init__(loaders, self.set_config.num_tasks, model, config, trainer)
