@@ -126,6 +126,11 @@ class TrainAgentConfig(Settings):
             )
         return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer)
 
+    def evaluation_suite(self) -> TaskSuite:
+        """The suite deployed evaluations run on: ``suite``, the first of a comma list, or the
+        instance that ``suite_options`` names of an instance set."""
+        return load_suite(self.suite.split(",")[0].strip(), self.data_dir, **self.suite_options)
+
     def suite_set_env(self) -> SuiteSetEnv:
         """One agent over several suites, a new one drawn every episode: an instance set (the
         instances of ``suite_options["split"]``, default train) or a comma list of suites, each
@@ -168,10 +173,7 @@ def train_agent(
     last, so a folder without it is an interrupted training."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if suite is None:
-        # Of a comma list of suites, the first is the one the deployed evaluations (eval_every) run on.
-        first = config.suite.split(",")[0].strip()
-        suite = load_suite(first, config.data_dir, **config.suite_options)
+    suite = suite or config.evaluation_suite()
     env = config.make_env(suite)
     agent = build_agent(config, env)
     agent.set_logger(configure(str(out), log_formats()))

@@ -24,7 +24,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from mtl_gym.data import TaskSuite, load_suite
+from mtl_gym.data import TaskSuite
 from mtl_gym.io import atomic_write_text
 from mtl_gym.spec import Settings
 
@@ -183,7 +183,7 @@ def tune_agent(
     space = search_space(tune)
     if min(tune.eval_every, tune.eval_budget, tune.eval_runs) < 1:
         raise ValueError("eval_every, eval_budget and eval_runs must be at least 1")
-    suite = suite or load_suite(base.suite, base.data_dir, **base.suite_options)
+    suite = suite or base.evaluation_suite()
     study = open_study(tune, storage_url(out, storage))
     check_settings(study, base, tune)
     recovered = recover_cut_off_trials(study)
