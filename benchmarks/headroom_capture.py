@@ -1,0 +1,104 @@
+"""How much of a suite's headroom do schedulers capture? Each method runs on the seeds, model, budget
+and objective of a finished ``mtl-gym headroom`` folder, and is compared with that folder's uniform
+runs seed by seed.
+
+    python -m benchmarks.headroom_capture FOLDER [--methods odm,proportional:temperature=3,qls]
+        [--agent-timesteps 50000] [--json]
+
+``qls`` and ``qls:...`` deploy one QLS agent trained first on the suite's fast env (batched,
+cached features; the full env for tagging suites; seed 1000, away from the evaluation seeds) under
+the folder's objective. Per
+method: the paired test difference from uniform with its bootstrap 95% CI, the fraction of the
+static headroom it captures (difference / static headroom), and its largest and smallest task
+share. The runs are trials of the folder (``FOLDER/trials``), so a rerun only trains what is new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from mtl_gym.agents.qls import TrainAgentConfig, train_agent
+from mtl_gym.bench.execute import run_trials
+from mtl_gym.bench.headroom import HeadroomConfig, headroom
+from mtl_gym.bench.tables import average_score
+from mtl_gym.bench.trials import Trial, suite_of
+from mtl_gym.objective import bind_objective
+
+AGENT_SEED = 1000
+
+
+def agent_for(config: HeadroomConfig, folder: Path, timesteps: int) -> str:
+    path = folder / "agents" / "qls"
+    if not (path / "agent.zip").is_file():
+        agent = TrainAgentConfig(
+            suite=config.suite,
+            data_dir=config.data_dir,
+            suite_options=config.suite_options,
+            model=config.model,
+            trainer={**config.trainer, "lr": config.lr},
+            env={"objective": config.resolved_objective, "episode_steps": config.budget},
+            timesteps=timesteps,
+            # The fast env caches one feature vector per example: classification suites only.
+            fast=all(task.kind.value == "classification" for task in suite_of(config.bench())),
+            seed=AGENT_SEED,
+        )
+        train_agent(agent, path, progress_bar=False)
+    return str(path / "agent.zip")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("folder", help="a finished mtl-gym headroom folder")
+    parser.add_argument("--methods", default="odm,proportional:temperature=3,qls,qls:policy=greedy")
+    parser.add_argument("--agent-timesteps", type=int, default=50_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    folder = Path(args.folder)
+    config = HeadroomConfig.of(json.loads((folder / "config.json").read_text()))
+    report = json.loads((folder / "headroom.json").read_text())
+    bench = config.bench()
+    suite = suite_of(bench)
+    objective = bind_objective(config.resolved_objective, suite.names)
+    seeds = report["seeds"]
+    uniform = report["uniform"]["test_per_seed"]
+    static = report["static_headroom"]["mean"]
+    rows = {}
+    for method in args.methods.split(","):
+        agent = agent_for(config, folder, args.agent_timesteps) if method.startswith("qls") else None
+        records = run_trials(
+            bench, [Trial(method, config.lr, s, agent) for s in seeds], folder, not args.json
+        )
+        scores = [100 * average_score(r, "test", config.metric, objective) for r in records]
+        shares = [
+            statistics.fmean(r["action_counts"][t] / sum(r["action_counts"].values()) for r in records)
+            for t in suite.names
+        ]
+        difference = headroom(scores, uniform)
+        rows[method] = {
+            "test": round(statistics.fmean(scores), 2),
+            "paired": difference,
+            "captured": round(difference["mean"] / static, 2) if static > 0 else None,
+            "largest_share": round(max(shares), 3),
+            "smallest_share": round(min(shares), 3),
+        }
+    result = {"suite": config.suite, "objective": objective.objective.text, "budget": config.budget,
+              "static_headroom": report["static_headroom"], "methods": rows}  # fmt: skip
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{config.suite} ({result['objective']}, budget {config.budget}): static headroom {static:+.1f}")
+    for method, row in rows.items():
+        paired = row["paired"]
+        print(
+            f"{method:<32} {row['test']:6.1f}  {paired['mean']:+.1f} [{paired['ci_low']:+.1f}, "
+            f"{paired['ci_high']:+.1f}]  captured {row['captured']}  shares {row['smallest_share']}-{row['largest_share']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
