@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_write_text
 from ..objective import bind_objective
-from ..stats import Aggregate, aggregate_scores, ranking_caveat, write_aggregate
-from .tables import runs_at, task_score
+from ..stats import Aggregate, aggregate_scores, ranking_caveat, render_markdown, write_aggregate
+from .tables import REFERENCE, paired_text, runs_at, task_score
 
 
 def score_matrices(summary: dict, records: list[dict], methods: list[str], metric: str = "acc") -> dict:
@@ -29,13 +30,29 @@ def score_matrices(summary: dict, records: list[dict], methods: list[str], metri
     }
 
 
-def write_aggregates(summary: dict, records: list[dict], methods: list[str], out: Path) -> Aggregate:
-    """``aggregate.md|json|png`` in ``out``; returns the aggregate."""
+def write_aggregates(
+    summary: dict, records: list[dict], methods: list[str], out: Path
+) -> tuple[Aggregate, str]:
+    """``aggregate.md|json|png`` in ``out``; returns the aggregate and the Markdown of ``aggregate.md``:
+    the robust aggregates, then each method's paired difference from uniform."""
     matrices = score_matrices(summary, records, methods)
     tasks = bind_objective(summary.get("objective", "mean"), summary["tasks"]).counts()
     aggregate = aggregate_scores(matrices, tasks=tasks)
     write_aggregate(aggregate, out)
-    return aggregate
+    markdown = render_markdown(aggregate) + paired_markdown(summary, methods)
+    atomic_write_text(out / "aggregate.md", markdown)
+    return aggregate, markdown
+
+
+def paired_markdown(summary: dict, methods: list[str]) -> str:
+    """The probability of improvement above compares independent runs; this compares each method
+    with uniform seed by seed (the table's last column), which resolves smaller differences."""
+    paired = {m: summary["methods"][m].get("paired") for m in methods}
+    if not any(paired.values()):
+        return ""
+    lines = ["", f"Paired with {REFERENCE} by seed (headline score, points, bootstrap 95% CI):", ""]
+    lines += [f"- {m}: {paired_text(summary['methods'][m])}" for m in methods if paired[m]]
+    return "\n".join(lines) + "\n"
 
 
 def ranking_note(ranking: dict, aggregate: Aggregate) -> str:

@@ -23,7 +23,6 @@ from ..env import EnvConfig
 from ..io import atomic_write_text
 from ..objective import bind_objective
 from ..provenance import provenance
-from ..stats import render_markdown
 from .aggregate import ranking_note, write_aggregates
 from .claims import Claims, wait_for
 from .config import BenchConfig
@@ -130,8 +129,7 @@ def render(config: BenchConfig, records: list[dict], out: Path) -> dict:
             stem="table_f1",
             metric="test chunk F1 of IOB tagging tasks (accuracy of the others) at the lr of best mean dev score",
         )
-    aggregate = write_aggregates(summary, records, methods, out)
-    report["aggregate"] = render_markdown(aggregate)
+    aggregate, report["aggregate"] = write_aggregates(summary, records, methods, out)
     scores = {m: [summary["methods"][m]["cells"][t]["mean"] for t in summary["tasks"]] for m in methods}
     ranking = utility_ranking(scores, config.weightings, config.ranking_seed)
     report["ranking"] = write_ranking(ranking, out, note=ranking_note(ranking, aggregate))
