@@ -121,7 +121,10 @@ def test_aggregates_and_provenance_are_written(swept):
     equal = next(m for m in aggregate["methods"] if m["method"] == "equal")
     assert set(equal["probability_of_improvement"]) == {"uniform"}
     assert "IQM" in (swept / "aggregate.md").read_text() and (swept / "aggregate.png").stat().st_size > 1000
-    assert "- uniform: +0.0 [+0.0, +0.0]" in (swept / "aggregate.md").read_text().split("Paired with uniform by seed")[1]
+    assert (
+        "- uniform: +0.0 [+0.0, +0.0]"
+        in (swept / "aggregate.md").read_text().split("Paired with uniform by seed")[1]
+    )
     config = json.loads((swept / "config.json").read_text())
     assert config["provenance"]["packages"]["gymnasium"]
     assert BenchConfig.from_json(json.dumps(config)) == replace(TINY, workers=2)
