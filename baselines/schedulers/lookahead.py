@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from mtl_gym.env import MTLSchedulingEnv
 from mtl_gym.training import NonFiniteLossError
@@ -58,8 +56,9 @@ class Lookahead(Scheduler):
 
     def __call__(self, observation: np.ndarray, info: dict) -> int:
         if not self.plan or not info["action_mask"][self.plan[0]]:
-            self.plan = self.best_plan(allowed_tasks(info))
-            self.in_turn = self.plan == self.plans(allowed_tasks(info))[0]
+            candidates = self.plans(allowed_tasks(info))
+            best = self.best_plan(candidates)
+            self.plan, self.in_turn = list(candidates[best]), best == 0
         if self.in_turn:
             self.turns += 1
         return self.plan.pop(0)
@@ -71,30 +70,24 @@ class Lookahead(Scheduler):
         turn = [tasks[(self.turns + i) % len(tasks)] for i in range(self.k)]
         return [turn] + [[t] * self.k for t in tasks]
 
-    def best_plan(self, allowed: np.ndarray) -> list[int]:
-        candidates = self.plans(allowed)
-        if len(allowed) == 1:
-            return candidates[0]
-        trainer = self.env.trainer
-        saved = (trainer.snapshot(), copy.deepcopy(trainer.samplers), copy.deepcopy(trainer.budget))
-        last_step, rng_state = trainer.last_step, torch.get_rng_state()
+    def best_plan(self, candidates: list[list[int]]) -> int:
+        """The index of the candidate of best dev objective, each tried from the same state."""
+        if len(candidates) == 2:  # one allowed task: its plan and uniform's turn are the same
+            return 0
         outcomes = []
         for plan in candidates:
-            try:
-                for task in plan:
-                    trainer.step([task])
-                metrics = trainer.evaluate("dev")
-                # IOB tagging tasks by chunk F1, as the bench's F1 table and headroom score them.
-                scores = {n: m.accuracy if m.chunk_f1 is None else m.chunk_f1 for n, m in metrics.items()}
-                score = self.env.objective.score(scores)
-                loss = self.env.objective.loss({n: m.loss for n, m in metrics.items()})
-                outcomes.append((float(score), -float(loss)))
-            except NonFiniteLossError:  # a plan that blows the model up is the worst choice, not an error
-                outcomes.append((-np.inf, -np.inf))
-            trainer.restore(saved[0])
-            trainer.samplers, trainer.budget = copy.deepcopy(saved[1]), copy.deepcopy(saved[2])
-            trainer.last_step = last_step
-            torch.set_rng_state(rng_state)
+            with self.env.trainer.rewound() as trainer:
+                try:
+                    for task in plan:
+                        trainer.step([task])
+                    metrics = trainer.evaluate("dev")
+                    # IOB tagging tasks by chunk F1, as the bench's F1 table and headroom score them.
+                    scores = {n: m.accuracy if m.chunk_f1 is None else m.chunk_f1 for n, m in metrics.items()}
+                    score = self.env.objective.score(scores)
+                    loss = self.env.objective.loss({n: m.loss for n, m in metrics.items()})
+                    outcomes.append((float(score), -float(loss)))
+                except NonFiniteLossError:  # a plan that blows the model up is the worst choice, not an error
+                    outcomes.append((-np.inf, -np.inf))
             self.trials += 1
         # max keeps the first of equal outcomes: a tie goes to uniform's turn, then the lower task.
-        return list(candidates[max(range(len(candidates)), key=outcomes.__getitem__)])
+        return max(range(len(candidates)), key=outcomes.__getitem__)

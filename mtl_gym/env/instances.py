@@ -27,7 +27,8 @@ class SuiteSetEnv(gym.Env):
     """:class:`MTLSchedulingEnv` on suite ``i`` of ``suites``, ``i`` drawn uniformly at each reset
     from the env's seeded generator (or given as ``reset(options={"instance": i})``).
 
-    ``suites`` are loaders (called once each, on first use; the suites are kept) and ``num_tasks``
+    ``suites`` are loaders (called once each, on first use; the env built on each suite is kept, so
+    its references and objective are resolved once) and ``num_tasks``
     the number of tasks every one of them has; a suite with another number is refused when loaded.
     ``info["instance"]`` says which suite is running.
     """
@@ -50,19 +51,19 @@ class SuiteSetEnv(gym.Env):
         self.trainer_config = TrainerConfig.of(trainer)
         self.num_tasks = num_tasks
         self.action_space, self.observation_space = scheduling_spaces(num_tasks, self.config)
-        self._suites: dict[int, TaskSuite] = {}
+        self._envs: dict[int, MTLSchedulingEnv] = {}
         self.instance: int | None = None
         self.current: MTLSchedulingEnv | None = None
 
-    def suite_of(self, instance: int) -> TaskSuite:
-        if instance not in self._suites:
+    def env_of(self, instance: int) -> MTLSchedulingEnv:
+        if instance not in self._envs:
             suite = self.loaders[instance]()
             if len(suite) != self.num_tasks:
                 raise ValueError(
                     f"suite {suite.name!r} has {len(suite)} tasks; every suite of the set needs {self.num_tasks}"
                 )
-            self._suites[instance] = suite
-        return self._suites[instance]
+            self._envs[instance] = MTLSchedulingEnv(suite, self.model, self.config, self.trainer_config)
+        return self._envs[instance]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -73,7 +74,7 @@ class SuiteSetEnv(gym.Env):
         elif not 0 <= instance < len(self.loaders):
             raise ValueError(f"instance {instance} is out of range for a set of {len(self.loaders)}")
         self.instance = instance
-        self.current = MTLSchedulingEnv(self.suite_of(instance), self.model, self.config, self.trainer_config)
+        self.current = self.env_of(instance)
         observation, info = self.current.reset(seed=int(self.np_random.integers(2**31)), options=options)
         return observation, {**info, "instance": instance}
 

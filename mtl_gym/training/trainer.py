@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +197,22 @@ class Trainer:
     def restore(self, snapshot: Snapshot) -> None:
         self.model.load_state_dict(snapshot.model)
         self.optimizer.load_state_dict(copy.deepcopy(snapshot.optimizer))
+
+    @contextmanager
+    def rewound(self) -> Iterator[Trainer]:
+        """Steps taken inside are undone on exit, all of them: model and optimizer (as
+        :meth:`restore`), the minibatch samplers' positions, the budget, ``last_step`` and torch's
+        random state. For trial steps that must cost nothing (a lookahead), unlike :meth:`restore`,
+        which keeps the budget spent and the samplers where they are."""
+        saved = (self.snapshot(), copy.deepcopy(self.samplers), copy.deepcopy(self.budget))
+        last_step, rng_state = self.last_step, torch.get_rng_state()
+        try:
+            yield self
+        finally:
+            self.restore(saved[0])
+            self.samplers, self.budget = saved[1], saved[2]
+            self.last_step = last_step
+            torch.set_rng_state(rng_state)
 
     def _check_task(self, task_index: int) -> None:
         if not isinstance(task_index, int | np.integer) or not 0 <= task_index < len(self.suite):
