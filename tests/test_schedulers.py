@@ -13,6 +13,8 @@ from mtl_gym.baselines.schedulers import (
     ODM,
     SCHEDULERS,
     Adaptive,
+    Aioli,
+    DoReMi,
     Exp3S,
     Exponential,
     FixedWeights,
@@ -79,6 +81,8 @@ INSTANCES = {
     "exp3s": lambda: Exp3S(eta=0.1),
     "lookahead": lambda: Lookahead(k=3),
     "odm": lambda: ODM(),
+    "doremi": lambda: DoReMi(update_every=5),
+    "aioli": lambda: Aioli(round_steps=10, sweeps=1),
 }
 
 

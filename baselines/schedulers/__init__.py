@@ -8,6 +8,7 @@ and weights for ``fixed-weights:books=2,dvd=1`` or ``fixed-weights:2,1,1``.
 from __future__ import annotations
 
 from .adaptive import Adaptive
+from .aioli import Aioli
 from .base import (
     EVAL_EVERY,
     DevMetrics,
@@ -16,6 +17,7 @@ from .base import (
     allowed_tasks,
     masked_distribution,
 )
+from .doremi import DoReMi
 from .dtp import DTP
 from .exp3s import Exp3S
 from .exponential import Exponential
@@ -49,6 +51,8 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
         Exp3S,
         Lookahead,
         ODM,
+        DoReMi,
+        Aioli,
     )
 }
 
@@ -74,6 +78,8 @@ __all__ = [
     "Lookahead",
     "MainTaskSchedule",
     "ODM",
+    "DoReMi",
+    "Aioli",
     "Prioritize",
     "PrioritizeEasy",
     "PrioritizeHard",
