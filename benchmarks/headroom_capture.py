@@ -5,10 +5,9 @@ runs seed by seed.
     python -m benchmarks.headroom_capture FOLDER [--methods odm,proportional:temperature=3,qls]
         [--agent-timesteps 50000] [--json]
 
-``qls`` and ``qls:...`` deploy one QLS agent trained first on the suite's fast env (batched,
-cached features; the full env for tagging suites; seed 1000, away from the evaluation seeds) under
-the folder's objective. Per
-method: the paired test difference from uniform with its bootstrap 95% CI, the fraction of the
+``qls``/``ppo`` and ``qls:...``/``ppo:...`` deploy one agent of that algorithm trained first on the
+suite's fast env (batched, cached features; the full env for tagging suites; seed 1000, away from
+the evaluation seeds) under the folder's objective. Per method: the paired test difference from uniform with its bootstrap 95% CI, the fraction of the
 static headroom it captures (difference / static headroom), and its largest and smallest task
 share. The runs are trials of the folder (``FOLDER/trials``), so a rerun only trains what is new.
 """
@@ -28,10 +27,12 @@ from mtl_gym.bench.trials import Trial, suite_of
 from mtl_gym.objective import bind_objective
 
 AGENT_SEED = 1000
+AGENTS = ("qls", "ppo")
+"""Methods that deploy an agent, trained first (one per algorithm) under ``FOLDER/agents``."""
 
 
-def agent_for(config: HeadroomConfig, folder: Path, timesteps: int) -> str:
-    path = folder / "agents" / "qls"
+def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: int) -> str:
+    path = folder / "agents" / algorithm
     if not (path / "agent.zip").is_file():
         agent = TrainAgentConfig(
             suite=config.suite,
@@ -44,6 +45,7 @@ def agent_for(config: HeadroomConfig, folder: Path, timesteps: int) -> str:
             # The fast env caches one feature vector per example: classification suites only.
             fast=all(task.kind.value == "classification" for task in suite_of(config.bench())),
             seed=AGENT_SEED,
+            algorithm=algorithm,
         )
         train_agent(agent, path, progress_bar=False)
     return str(path / "agent.zip")
@@ -69,7 +71,8 @@ def main() -> None:
     static = report["static_headroom"]["mean"]
     rows = {}
     for method in args.methods.split(","):
-        agent = agent_for(config, folder, args.agent_timesteps) if method.startswith("qls") else None
+        algorithm = method.partition(":")[0]
+        agent = agent_for(algorithm, config, folder, args.agent_timesteps) if algorithm in AGENTS else None
         records = run_trials(
             bench, [Trial(method, config.lr, s, agent) for s in seeds], folder, not args.json
         )

@@ -115,6 +115,62 @@ def test_one_run_matches_the_single_env_step_for_step(small_suite, cache, float6
     assert ends >= 1
 
 
+AMORTISED = {
+    "every": {"observe_every": 3, "features": ("loss", "since", "age")},
+    "subset": {"observe_tasks": 1, "features": ("age", "share", "loss"), "reward": "loss-normalized"},
+    "both": {
+        "observe_every": 2,
+        "observe_tasks": 2,
+        "features": ("age", "elapsed"),
+        "reward": "loss-decrease",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(AMORTISED))
+def test_amortised_runs_match_single_envs_out_of_step(small_suite, cache, float64, name):
+    """Observations, rewards and info (dev_age included) under observe_every / observe_tasks, with
+    one run reset mid-episode so that the runs' passes and turns fall at different decisions."""
+    config = {"episode_steps": 8, "refresh_every": 5, **AMORTISED[name]}
+    batched = make(small_suite, cache, num_envs=2, config=config)
+    singles = [batched.single_env() for _ in range(2)]
+    observations, _ = batched.reset(seed=7)
+    for i, single in enumerate(singles):
+        np.testing.assert_allclose(observations[i], single.reset(seed=7 + i)[0], atol=TOLERANCE)
+    rng = np.random.default_rng(2)
+    for step in range(20):
+        if step == 4:
+            observations, info = batched.reset(options={"reset_mask": np.array([False, True])})
+            np.testing.assert_allclose(observations[1], singles[1].reset()[0], atol=TOLERANCE)
+        actions = rng.integers(batched.num_tasks, size=2)
+        batched_step = batched.step(actions)
+        for i, single in enumerate(singles):
+            if batched_step[4]["step"][i] == 0:  # reset by this step (NEXT_STEP autoreset)
+                np.testing.assert_allclose(batched_step[0][i], single.reset()[0], atol=TOLERANCE)
+                continue
+            expected = single.step(int(actions[i]))
+            assert_same_step(batched_step, expected, run=i)
+            ages = {name: batched_step[4]["dev_age"][name][i] for name in small_suite.names}
+            assert ages == expected[4]["dev_age"]
+
+
+def test_amortised_runs_leave_passes_not_due_out_of_the_probe_computation(small_suite, cache, monkeypatch):
+    passes = []
+    measure = BatchedMTLEnv._measure
+
+    def spy(self, runs, tasks):
+        if len(runs):
+            passes.append((runs.tolist(), None if tasks is None else tasks.tolist()))
+        return measure(self, runs, tasks)
+
+    monkeypatch.setattr(BatchedMTLEnv, "_measure", spy)
+    env = make(small_suite, cache, num_envs=2, config={"observe_every": 2, "observe_tasks": 1})
+    env.reset(seed=0)
+    for _ in range(4):
+        env.step(np.array([0, 1]))
+    assert passes == [([0, 1], None), ([0, 1], [[0], [0]]), ([0, 1], [[1], [1]])]
+
+
 def test_runs_are_independent_and_match_single_envs_seeded_in_turn(small_suite, cache, float64):
     """Run i of ``reset(seed=s)`` is the single env reset with seed s + i, whatever the others do."""
     batched = make(small_suite, cache, num_envs=3, config={"refresh_every": 4})

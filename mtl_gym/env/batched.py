@@ -10,7 +10,9 @@ Each sub-env is, to float rounding, the single :class:`MTLSchedulingEnv` over th
 with the same seed: the same model initialisation, minibatch order (one ``EpochSampler`` per run
 and task, seeded as the trainer seeds it), reward samples, hard samples, Adam update (per-run
 step counts, a head updated only when its task trains), observation, reward, masks, info, NaN
-handling and episode ends. :meth:`BatchedMTLEnv.single_env` builds that reference.
+handling and episode ends. :meth:`BatchedMTLEnv.single_env` builds that reference. Under
+amortised observation (``EnvConfig.observe_every``, ``observe_tasks``) the runs and tasks whose
+probe pass is not due are left out of the probe computation, as the single env skips them.
 
 Rules (the asynchronous-convergence KD rule among them) run per run: ``rules`` is a factory of
 fresh rule objects, and each run's rules see a :class:`RunView`, the single env's face of that
@@ -48,13 +50,14 @@ from .config import EnvConfig
 from .env import (
     InvalidActionError,
     MTLSchedulingEnv,
+    check_observe_tasks,
     draw_model_seed,
     draw_reward_index,
     resolve_reference,
     scheduling_spaces,
 )
 from .features import FeatureConfig, FeatureHeadsMTL, FeatureModelConfig, feature_suite, frozen_features
-from .observation import below_reference, features, loss_reward
+from .observation import below_reference, features, loss_reward, probe_due, rotation
 from .rules import Rule
 from .uncertainty import histograms, uncertainty
 
@@ -130,6 +133,9 @@ class BatchedInfos:
     """Run -> {"task", "value"} for runs whose step hit a non-finite training loss."""
     rules: list[dict] = field(default_factory=list)
     """Per run, what its rules add to its info (empty without rules)."""
+    dev_age: np.ndarray | None = None
+    """Decisions since each run's dev_loss and dev_accuracy of each task were measured; None (no
+    ``dev_age`` key) unless the observation is amortised."""
 
     def rows(self) -> list[dict]:
         """Every run's :meth:`row`, converting each array to lists once."""
@@ -154,6 +160,8 @@ class BatchedInfos:
                 "budget": budget,
                 "action_mask": masks[i],
             }
+            if self.dev_age is not None:
+                info["dev_age"] = dict(zip(names, self.dev_age[i].tolist(), strict=True))
             if i in self.nan_loss:
                 info["nan_loss"] = dict(self.nan_loss[i])
             if self.rules:
@@ -183,6 +191,8 @@ class BatchedInfos:
         put("samples", per_task(self.samples))
         put("budget", self.minibatches.sum(axis=1))
         put("action_mask", self.action_mask.copy())
+        if self.dev_age is not None:
+            put("dev_age", per_task(self.dev_age))
         if self.nan_loss:
             failed = np.zeros(len(present), dtype=bool)
             tasks = np.full(len(present), None, dtype=object)
@@ -213,6 +223,7 @@ class BatchedInfos:
             cut(self.action_mask),
             {i: entry for i, entry in self.nan_loss.items() if keep[i]},
             [entry if keep[i] else {} for i, entry in enumerate(self.rules)],
+            None if self.dev_age is None else cut(self.dev_age),
         )
 
 
@@ -317,6 +328,7 @@ class BatchedMTLEnv(VectorEnv):
         source = (
             suite if isinstance(suite, TaskSuite) else load_suite(suite, data_dir, **(suite_options or {}))
         )
+        check_observe_tasks(self.config, len(source))  # before an encoder is trained for nothing
         self.encoder = model if isinstance(model, ModelConfig) else ModelConfig(**(model or {}))
         self.trainer_config = TrainerConfig.of(trainer)
         self.feature_config = (
@@ -400,6 +412,9 @@ class BatchedMTLEnv(VectorEnv):
         refresh), not at every step."""
         self.dev_loss = np.full((n, k), np.nan)
         self.dev_accuracy = np.full((n, k), np.nan)
+        self.measured_at = np.zeros((n, k), dtype=np.int64)
+        """The decision at which each run's histogram, loss and accuracy of each task were last
+        measured (they and ``observations``' histograms are kept in between)."""
         self.previous_loss = np.zeros(n)
         self.reset_loss = np.full((n, k), np.nan)
         """Each run's reward-set losses at reset (the ``loss-normalized`` reward and feature)."""
@@ -479,6 +494,7 @@ class BatchedMTLEnv(VectorEnv):
         self.steps[runs] = 0
         self.minibatches[runs] = 0
         self.last_chosen[runs] = 0
+        self.measured_at[runs] = 0
         self.reset_loss[runs] = np.nan
         self.samples[runs] = 0
         if self.rules_factory is not None:
@@ -681,6 +697,7 @@ class BatchedMTLEnv(VectorEnv):
             self.masks.copy(),
             failed or {},
             [self._rule_info(i) for i in range(self.num_envs)] if self.rules_factory is not None else [],
+            self.decisions[:, None] - self.measured_at if self.config.amortised else None,
         )
 
     def _rule_info(self, run: int) -> dict:
@@ -827,7 +844,9 @@ class BatchedMTLEnv(VectorEnv):
 
     def _observe(self, runs: np.ndarray) -> None:
         """Histograms of hard-sample uncertainty, reward-set loss and accuracy of each run in
-        ``runs``, into ``observations``, ``dev_loss`` and ``dev_accuracy``."""
+        ``runs`` whose probe pass is due (of every task, or of its turn's tasks under
+        ``observe_tasks``), into ``observations``, ``dev_loss`` and ``dev_accuracy``; then every
+        run's features, from its last measured losses."""
         if not len(runs):
             return
         if not self.config.observe:
@@ -835,48 +854,80 @@ class BatchedMTLEnv(VectorEnv):
             self.dev_loss[runs] = np.nan
             self.dev_accuracy[runs] = np.nan
             return
-        index = torch.from_numpy(np.asarray(runs))
-        count, k = len(runs), self.num_tasks
-        hard_width = self.hard_rows.shape[2]
-        every = count == self.num_envs
-        runs_or_all = slice(None) if every else index
-        weight, bias = self.params["shared_weight"][runs_or_all], self.params["shared_bias"][runs_or_all]
-        hidden = torch.baddbmm(bias.unsqueeze(1), self.probe_features[runs_or_all], weight).relu_()
-        hidden = hidden.view(count, k, -1, hidden.shape[-1])
-        head_weight, head_bias = (
-            self.params["head_weight"][runs_or_all],
-            self.params["head_bias"][runs_or_all],
+        config, runs = self.config, np.asarray(runs)
+        due = runs[probe_due(self.decisions[runs], config.observe_every)]
+        subset = (
+            config.observe_tasks if config.observe_tasks and config.observe_tasks < self.num_tasks else None
         )
+        if subset is None:
+            self._measure(due, None)
+        else:
+            first = self.decisions[due] == 0  # reset measures every task
+            self._measure(due[first], None)
+            turns = rotation(self.decisions[due[~first]], config.observe_every, subset, self.num_tasks)
+            self._measure(due[~first], torch.from_numpy(turns))
+        fresh = np.isnan(self.reset_loss[runs, 0])  # the first observation since reset
+        self.reset_loss[runs[fresh]] = self.dev_loss[runs[fresh]]
+        extra = features(
+            config.features,
+            minibatches=self.minibatches[runs],
+            last_chosen=self.last_chosen[runs],
+            losses=self.dev_loss[runs],
+            reset_losses=self.reset_loss[runs] if config.reward == "loss-normalized" else None,
+            step=self.decisions[runs],
+            horizon=config.episode_steps,
+            measured_at=self.measured_at[runs],
+        )
+        self.observations[runs, self.num_tasks * config.bins :] = extra
+
+    def _measure(self, runs: np.ndarray, tasks: torch.Tensor | None) -> None:
+        """One probe pass of each run in ``runs`` over its ``tasks`` (``[runs, m]`` task indices;
+        None: every task): their histograms into ``observations``, their losses and accuracies
+        into ``dev_loss`` and ``dev_accuracy``. Tasks not measured cost nothing."""
+        if not len(runs):
+            return
+        index = torch.from_numpy(runs)
+        count, k, bins = len(runs), self.num_tasks, self.config.bins
+        hard_width = self.hard_rows.shape[2]
+        runs_or_all = slice(None) if count == self.num_envs else index
+        pairs = (index.unsqueeze(1), tasks)
+
+        def per_run(table: torch.Tensor) -> torch.Tensor:
+            """A ``[num_envs, K, ...]`` table's rows of the measured runs and tasks."""
+            return table[runs_or_all] if tasks is None else table[pairs]
+
+        def per_task(table: torch.Tensor) -> torch.Tensor:
+            """A ``[K, ...]`` table's rows of the measured tasks."""
+            return table if tasks is None else table[tasks]
+
+        probes = self.probe_features.view(self.num_envs, k, -1, self.probe_features.shape[-1])
+        measured = k if tasks is None else tasks.shape[1]
+        weight, bias = self.params["shared_weight"][runs_or_all], self.params["shared_bias"][runs_or_all]
+        hidden = torch.baddbmm(bias.unsqueeze(1), per_run(probes).flatten(1, 2), weight).relu_()
+        hidden = hidden.view(count, measured, -1, hidden.shape[-1])
+        head_weight, head_bias = per_run(self.params["head_weight"]), per_run(self.params["head_bias"])
         # As (W^T h^T)^T: with a few classes, the product the other way round is twice as slow.
         logits = (head_weight.transpose(-1, -2) @ hidden.transpose(-1, -2)).transpose(-1, -2)
         logits = logits + head_bias.unsqueeze(2)
-        logits = self._mask_classes(logits, slice(None))
+        logits = self._mask_classes(logits, slice(None) if tasks is None else tasks)
         hard, reward = logits[:, :, :hard_width], logits[:, :, hard_width:]
         values = torch.zeros(hard.shape[:-1])
         probabilities = log_softmax(hard).exp()
-        for classes in sorted(set(self.classes)):
-            tasks = [t for t in range(k) if self.classes[t] == classes]
-            values[:, tasks] = uncertainty(probabilities[:, tasks, :, :classes], self.config.uncertainty)
-        parts = [histograms(values, self.config.bins, self.hard_valid).reshape(count, -1)]
-        labels = self.reward_labels[runs_or_all]
-        valid = self.reward_valid.to(self.table.dtype)
+        classes = per_task(torch.tensor(self.classes)).expand(count, measured)
+        for c in sorted(set(self.classes)):
+            where = classes == c
+            values[where] = uncertainty(probabilities[where][..., :c], self.config.uncertainty)
+        found = histograms(values, bins, per_task(self.hard_valid))
+        labels = per_run(self.reward_labels)
+        reward_valid = per_task(self.reward_valid)
+        valid = reward_valid.to(self.table.dtype)
         per_example = -log_softmax(reward).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
         losses = (per_example * valid).sum(-1) / valid.sum(-1)
-        correct = (predicts(reward, labels) & self.reward_valid).sum(-1)
-        accuracies = correct / self.reward_valid.sum(-1)
-        dev_loss = losses.double().numpy()
-        fresh = np.isnan(self.reset_loss[runs, 0])  # the first observation since reset
-        self.reset_loss[np.asarray(runs)[fresh]] = dev_loss[fresh]
-        extra = features(
-            self.config.features,
-            minibatches=self.minibatches[runs],
-            last_chosen=self.last_chosen[runs],
-            losses=dev_loss,
-            reset_losses=self.reset_loss[runs] if self.config.reward == "loss-normalized" else None,
-            step=self.decisions[runs],
-            horizon=self.config.episode_steps,
-        )
-        parts.append(torch.from_numpy(extra))
-        self.observations[runs] = torch.cat(parts, dim=1).numpy()
-        self.dev_loss[runs] = dev_loss
-        self.dev_accuracy[runs] = accuracies.double().numpy()
+        correct = (predicts(reward, labels) & reward_valid).sum(-1)
+        accuracies = correct / reward_valid.sum(-1)
+        columns = np.broadcast_to(np.arange(k), (count, k)) if tasks is None else tasks.numpy()
+        at = (runs[:, None], columns)
+        self.observations[runs[:, None, None], columns[..., None] * bins + np.arange(bins)] = found.numpy()
+        self.dev_loss[at] = losses.double().numpy()
+        self.dev_accuracy[at] = accuracies.double().numpy()
+        self.measured_at[at] = self.decisions[runs][:, None]

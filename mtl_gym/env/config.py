@@ -61,8 +61,21 @@ class EnvConfig(Settings):
     ``share`` (K: each task's share of the minibatches so far, in [0, 1]), ``since`` (K: env steps s
     since the task was last chosen, as s / (s + K), in [0, 1): horizon-free, 0.5 at uniform's mean
     gap), ``loss`` (K: reward-set dev loss, divided by its reset value under ``loss-normalized``,
-    in [0, inf)) and ``elapsed`` (1: fraction of the episode elapsed, in [0, 1]). Empty: the
-    paper's observation."""
+    in [0, inf)), ``elapsed`` (1: fraction of the episode elapsed, in [0, 1]) and ``age`` (K: env
+    steps a since the task's histogram was measured, as a / (a + K), in [0, 1); all 0 unless
+    observe_every or observe_tasks skips measurements). Empty: the paper's observation."""
+    observe_every: int = 1
+    """k, env steps between probe passes (the forward pass over the hard and reward samples): a
+    pass at decisions 0, k, 2k, ... only. In between, the histograms, the ``loss`` feature, the
+    reward and info's dev_loss and dev_accuracy are the last measured ones (the reward is the
+    reward setting applied to the last measured losses: under ``loss-decrease`` 0 in between, the
+    whole fall at the next pass) and info's ``dev_age`` says how many env steps old they are; the
+    other features are recomputed every step. 1: measure every step, the paper's env."""
+    observe_tasks: int | None = None
+    """m, tasks measured per probe pass (at most K): reset measures every task, each later pass the
+    next m in turn (tasks 0..m-1, then m..2m-1, modulo K); the others keep their last histogram,
+    loss and accuracy, so the reward mixes losses of different ages. Name ``age`` in features to
+    show the agent each task's age. None: every task every pass."""
     objective: str = "mean"
     """What the reward and penalty count (``mtl_gym.objective``): ``mean`` (every task, the paper's),
     ``target:TASK`` (only TASK; the others are auxiliaries), ``worst`` (the worst task) or
@@ -95,9 +108,14 @@ class EnvConfig(Settings):
             "reward_samples",
             "episode_steps",
             "steps_per_action",
+            "observe_every",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.observe_tasks is not None and self.observe_tasks < 1:
+            raise ValueError(
+                f"EnvConfig.observe_tasks must be at least 1 (or None for every task), got {self.observe_tasks}"
+            )
         if isinstance(self.reference_budget, str) and self.reference_budget != "episode":
             raise ValueError(
                 f"EnvConfig.reference_budget must be a number of minibatches or 'episode', got {self.reference_budget!r}"
@@ -125,6 +143,11 @@ class EnvConfig(Settings):
         object.__setattr__(self, "features", features)
         if isinstance(self.reference, list):
             object.__setattr__(self, "reference", tuple(self.reference))
+
+    @property
+    def amortised(self) -> bool:
+        """Whether probe passes skip env steps or tasks, so that some measurements are stale."""
+        return self.observe_every > 1 or self.observe_tasks is not None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -2,9 +2,11 @@
 
 Each step trains the MTL model on a minibatch of the task the action picks. The observation is
 the concatenated, normalised histogram of each task's uncertainty over its hard dev samples, then
-any feature groups of ``EnvConfig.features`` (budget share, steps since chosen, loss, elapsed; see
-:mod:`mtl_gym.env.features`); the reward is minus the summed dev loss (optionally per task relative
-to reset), or the penalty when mean accuracy falls under 95% of the single-task reference.
+any feature groups of ``EnvConfig.features`` (budget share, steps since chosen, loss, elapsed, age;
+see :mod:`mtl_gym.env.observation`); the reward is minus the summed dev loss (optionally per task
+relative to reset), or the penalty when mean accuracy falls under 95% of the single-task reference.
+The histograms and losses come from a probe pass, at every step unless ``EnvConfig.observe_every``
+or ``observe_tasks`` amortise it; the last measured ones stand in between.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..training import (
 from ..training.runs import ModelFactory, build_trainer, draw_model_seed
 from ..training.trainer import Backward, weighted_sum_backward
 from .config import EnvConfig
-from .observation import below_reference, feature_bounds, features, loss_reward
+from .observation import below_reference, feature_bounds, features, loss_reward, measured_tasks
 from .probes import ProbeSet, hardest_examples
 from .reference import reference_accuracies
 from .rules import Rule
@@ -44,6 +46,14 @@ def scheduling_spaces(num_tasks: int, config: EnvConfig) -> tuple[spaces.Discret
     low = np.concatenate([np.zeros(num_tasks * config.bins, dtype=np.float32), feature_low])
     high = np.concatenate([np.ones(num_tasks * config.bins, dtype=np.float32), feature_high])
     return spaces.Discrete(num_tasks), spaces.Box(low, high, dtype=np.float32)
+
+
+def check_observe_tasks(config: EnvConfig, num_tasks: int) -> None:
+    """``observe_tasks`` is bounded by the suite's task count, which EnvConfig does not know."""
+    if config.observe_tasks is not None and config.observe_tasks > num_tasks:
+        raise ValueError(
+            f"EnvConfig.observe_tasks must be at most the suite's {num_tasks} tasks, got {config.observe_tasks}"
+        )
 
 
 def reference_minibatches(config: EnvConfig, num_tasks: int) -> int:
@@ -118,6 +128,7 @@ class MTLSchedulingEnv(gym.Env):
         self.optimizer_factory = optimizer
         self.backward = backward
         self.num_tasks = len(self.suite)
+        check_observe_tasks(self.config, self.num_tasks)
         self.objective = bind_objective(self.config.objective, self.suite.names)
         self.reference = resolve_reference(self.config, self.suite, self.model_factory, self.trainer_config)
         self.action_space, self.observation_space = scheduling_spaces(self.num_tasks, self.config)
@@ -144,6 +155,7 @@ class MTLSchedulingEnv(gym.Env):
         for rule in self.rules:
             rule.reset(self)
         self._refresh_probes()
+        self._forget_measurements()
         self._reset_losses = None  # the first observation's losses become the reset losses
         observation, self._metrics = self._observe()
         self._previous_loss = float(sum(self._metrics["loss"]))
@@ -240,39 +252,59 @@ class MTLSchedulingEnv(gym.Env):
 
     # -- observation and reward -----------------------------------------------------------------
 
+    def _forget_measurements(self) -> None:
+        """Nothing measured yet this episode: the reset's probe pass measures every task."""
+        self._histograms = np.zeros((self.num_tasks, self.config.bins), dtype=np.float32)
+        self._losses = [float("nan")] * self.num_tasks
+        self._accuracies = [float("nan")] * self.num_tasks
+        self._measured_at = np.zeros(self.num_tasks, dtype=np.int64)
+        """The env step at which each task's histogram, loss and accuracy were last measured."""
+
     def _observe(self) -> tuple[np.ndarray, dict]:
         if not self.config.observe:
             nothing = [float("nan")] * self.num_tasks
             self._last_observation = np.zeros(self.observation_space.shape, dtype=np.float32)
             return self._last_observation, {"loss": nothing, "accuracy": nothing}
-        logits = self.probes.logits(self.trainer.model)
-        parts, losses, accuracies = [], [], []
-        for t, task_logits in enumerate(logits):
+        config = self.config
+        tasks = measured_tasks(self.decisions, config.observe_every, config.observe_tasks, self.num_tasks)
+        if len(tasks):
+            self._measure(tasks)
+        if self._reset_losses is None:
+            self._reset_losses = list(self._losses)
+        extra = features(
+            config.features,
+            minibatches=self.trainer.budget.per_task,
+            last_chosen=self.last_chosen,
+            losses=self._losses,
+            reset_losses=self._reset_losses if config.reward == "loss-normalized" else None,
+            step=self.decisions,
+            horizon=config.episode_steps,
+            measured_at=self._measured_at,
+        )
+        observation = np.concatenate([self._histograms.reshape(-1), extra])
+        self._last_observation = observation
+        return observation, {"loss": list(self._losses), "accuracy": list(self._accuracies)}
+
+    def _measure(self, tasks: np.ndarray) -> None:
+        """One probe pass over ``tasks``: their histograms, reward-set losses and accuracies, kept
+        until each is measured again (every step unless the observation is amortised)."""
+        logits = self.probes.logits(self.trainer.model, tasks.tolist())
+        for t, task_logits in zip(tasks.tolist(), logits, strict=True):
             probes = self.probes.tasks[t]
             probabilities = task_logits.softmax(-1)
             hard = probabilities[probes.hard]
             if hard.dim() == 3:  # tagging: per-token uncertainty over real tokens
                 hard = hard[probes.labels[probes.hard].ne(IGNORE_INDEX)]
-            parts.append(histogram(uncertainty(hard, self.config.uncertainty), self.config.bins))
+            self._histograms[t] = histogram(
+                uncertainty(hard, self.config.uncertainty), self.config.bins
+            ).numpy()
             reward_logits, reward_labels = task_logits[probes.reward], probes.labels[probes.reward]
-            losses.append(float(task_loss(reward_logits, reward_labels)))
+            self._losses[t] = float(task_loss(reward_logits, reward_labels))
             real = reward_labels.ne(IGNORE_INDEX)
-            accuracies.append(float((reward_logits.argmax(-1).eq(reward_labels) & real).sum() / real.sum()))
-        if self._reset_losses is None:
-            self._reset_losses = list(losses)
-        normalize = self.config.reward == "loss-normalized"
-        extra = features(
-            self.config.features,
-            minibatches=self.trainer.budget.per_task,
-            last_chosen=self.last_chosen,
-            losses=losses,
-            reset_losses=self._reset_losses if normalize else None,
-            step=self.decisions,
-            horizon=self.config.episode_steps,
-        )
-        observation = np.concatenate([torch.cat(parts).numpy().astype(np.float32), extra])
-        self._last_observation = observation
-        return observation, {"loss": losses, "accuracy": accuracies}
+            self._accuracies[t] = float(
+                (reward_logits.argmax(-1).eq(reward_labels) & real).sum() / real.sum()
+            )
+        self._measured_at[tasks] = self.decisions
 
     def _reward(self) -> float:
         if not self.config.observe:
@@ -298,6 +330,15 @@ class MTLSchedulingEnv(gym.Env):
             "budget": self.trainer.budget.total,
             "action_mask": self.action_masks(),
         }
+        info.update(self._age_info())
         for rule in self.rules:
             info.update(rule.info())
         return info
+
+    def _age_info(self) -> dict:
+        """``dev_age``: env steps since each task's dev_loss and dev_accuracy were measured, when
+        the observation is amortised (absent otherwise, so that the paper's env reports as ever)."""
+        if not self.config.amortised:
+            return {}
+        ages = (self.decisions - self._measured_at).tolist()
+        return {"dev_age": dict(zip(self.suite.names, ages, strict=True))}

@@ -14,6 +14,14 @@ the schedule itself:
 - ``loss``: each task's reward-set dev loss; divided by its loss at reset when the reward is
   ``loss-normalized`` (then 1 at reset), raw otherwise; in [0, inf).
 - ``elapsed``: the fraction of the episode elapsed, ``step / horizon`` capped at 1; in [0, 1].
+- ``age``: env steps since each task's histogram (and loss) was measured, squashed as ``since``
+  is: 0 when measured at this step, as always unless ``EnvConfig.observe_every`` or
+  ``observe_tasks`` skips probe passes; in [0, 1). Allowed without them, so that an agent trained
+  on amortised observations reads fully measured ones (all ages 0) with the same layout.
+
+Amortised observation (``observe_every``, ``observe_tasks``) decides which tasks a probe pass
+measures (:func:`measured_tasks`); the histograms, losses and accuracies of the others are kept,
+and the features above are recomputed from them at every step.
 
 :class:`~mtl_gym.env.MTLSchedulingEnv` and any batched env call the same functions, so both give the
 same observation and reward.
@@ -27,7 +35,7 @@ import numpy as np
 
 from ..objective import BoundObjective
 
-FEATURE_GROUPS = ("share", "since", "loss", "elapsed")
+FEATURE_GROUPS = ("share", "since", "loss", "elapsed", "age")
 """Names accepted by ``EnvConfig.features``."""
 
 LOSS_FLOOR = 1e-3
@@ -87,9 +95,11 @@ def features(
     reset_losses: Sequence[float] | None,
     step: int | np.ndarray,
     horizon: int,
+    measured_at: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """The feature groups, concatenated in the order of ``groups`` (float32). ``step`` and
-    ``last_chosen`` count env steps; ``reset_losses`` normalises the ``loss`` group when given.
+    """The feature groups, concatenated in the order of ``groups`` (float32). ``step``,
+    ``last_chosen`` and ``measured_at`` (the env step each task was last measured at; None: all
+    at ``step``) count env steps; ``reset_losses`` normalises the ``loss`` group when given.
     Every argument may hold one row per run (the batched env), giving one row of features each."""
     parts = []
     for group in groups:
@@ -102,11 +112,40 @@ def features(
             parts.append(loss if reset_losses is None else normalized_losses(loss, reset_losses))
         elif group == "elapsed":
             parts.append(elapsed_fraction(step, horizon))
+        elif group == "age":
+            parts.append(
+                np.zeros(np.shape(losses)) if measured_at is None else steps_since(measured_at, step)
+            )
         else:
             raise ValueError(f"unknown feature group {group!r}; expected one of {FEATURE_GROUPS}")
     if not parts:
         return np.zeros((*np.shape(step), 0), dtype=np.float32)
     return np.concatenate(parts, axis=-1).astype(np.float32)
+
+
+def probe_due(decision: int | np.ndarray, every: int) -> bool | np.ndarray:
+    """Whether a probe pass runs at env step ``decision`` (reset is 0): every ``every`` steps."""
+    return np.asarray(decision) % every == 0
+
+
+def rotation(decision: int | np.ndarray, every: int, subset: int, num_tasks: int) -> np.ndarray:
+    """The ``subset`` tasks measured by the pass at ``decision`` (a due step after reset), in
+    increasing order: pass p = decision / every measures the p-th run of ``subset`` consecutive
+    task indices modulo K, counting from 1 since the reset pass measures all. Deterministic and
+    stateless, so that each run of the batched env needs only its own step. Row-wise when given
+    one decision per run."""
+    start = (np.asarray(decision, dtype=np.int64) // every - 1) * subset
+    return np.sort((start[..., None] + np.arange(subset)) % num_tasks, axis=-1)
+
+
+def measured_tasks(decision: int, every: int, subset: int | None, num_tasks: int) -> np.ndarray:
+    """The tasks the probe pass at ``decision`` measures: none when no pass is due, all at reset
+    (there is no earlier measurement to keep) or without a ``subset``, else :func:`rotation`."""
+    if not probe_due(decision, every):
+        return np.zeros(0, dtype=np.int64)
+    if decision == 0 or subset is None or subset >= num_tasks:
+        return np.arange(num_tasks)
+    return rotation(decision, every, subset, num_tasks)
 
 
 def loss_reward(
