@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from mtl_gym.bench.headroom import HeadroomConfig, measure_headroom
+from mtl_gym.bench.pages import headroom_table
 
 ROWS = [
     {"suite": "synthetic-noisy-aux", "budget": 600},
@@ -34,28 +35,12 @@ FULL = {"seeds": 5, "trials": 16}
 REDUCED = {"seeds": 3, "trials": 6}
 
 
-def cell(entry: dict | None) -> str:
-    if entry is None:
-        return "not measured"
-    mark = "" if entry["resolved"] else " (n.s.)"
-    return f"{entry['mean']:+.1f} [{entry['ci_low']:+.1f}, {entry['ci_high']:+.1f}]{mark}"
-
-
 def table(rows: list[dict], size: dict) -> str:
-    lines = [
+    caption = (
         f"Paired test difference from uniform in points [bootstrap 95% CI], {size['seeds']} seeds, "
-        f"{size['trials']} mixtures searched; n.s.: the interval includes 0.",
-        "",
-        "| suite | objective | budget | uniform | static headroom | best mixture | dynamic headroom | run time |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        shares = ", ".join(f"{t} {w:.2f}" for t, w in r["best_static"]["weights"].items())
-        lines.append(
-            f"| {r['suite']} | {r['objective']} | {r['budget']} | {r['uniform']['test']:.1f} | "
-            f"{cell(r['static_headroom'])} | {shares} | {cell(r['dynamic_headroom'])} | {r['run_s']:.0f} s |"
-        )
-    return "\n".join(lines) + "\n"
+        f"{size['trials']} mixtures searched; n.s.: the interval includes 0."
+    )
+    return "\n".join([caption, "", *headroom_table(rows)]) + "\n"
 
 
 def main() -> None:

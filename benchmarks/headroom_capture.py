@@ -3,7 +3,7 @@ and objective of a finished ``mtl-gym headroom`` folder, and is compared with th
 runs seed by seed.
 
     python -m benchmarks.headroom_capture FOLDER [--methods odm,proportional:temperature=3,qls]
-        [--agent-timesteps 50000] [--json]
+        [--agent-timesteps 50000] [--agent-config JSON] [--json]
 
 ``qls``/``ppo`` and ``qls:...``/``ppo:...`` deploy one agent of that algorithm trained first on the
 suite's fast env (batched, cached features; the full env for tagging suites; seed 1000, away from
@@ -31,10 +31,10 @@ AGENTS = ("qls", "ppo")
 """Methods that deploy an agent, trained first (one per algorithm) under ``FOLDER/agents``."""
 
 
-def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: int) -> str:
+def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: int, options: dict) -> str:
     path = folder / "agents" / algorithm
     if not (path / "agent.zip").is_file():
-        agent = TrainAgentConfig(
+        settings = dict(
             suite=config.suite,
             data_dir=config.data_dir,
             suite_options=config.suite_options,
@@ -47,7 +47,8 @@ def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: i
             seed=AGENT_SEED,
             algorithm=algorithm,
         )
-        train_agent(agent, path, progress_bar=False)
+        env = {**settings["env"], **options.get("env", {})}
+        train_agent(TrainAgentConfig.of({**settings, **options, "env": env}), path, progress_bar=False)
     return str(path / "agent.zip")
 
 
@@ -58,6 +59,12 @@ def main() -> None:
     parser.add_argument("folder", help="a finished mtl-gym headroom folder")
     parser.add_argument("--methods", default="odm,proportional:temperature=3,qls,qls:policy=greedy")
     parser.add_argument("--agent-timesteps", type=int, default=50_000)
+    parser.add_argument(
+        "--agent-config",
+        type=json.loads,
+        default={},
+        help="TrainAgentConfig fields over the defaults, as JSON, e.g. '{\"fast\": false}' to train on the full env",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     folder = Path(args.folder)
@@ -72,7 +79,11 @@ def main() -> None:
     rows = {}
     for method in args.methods.split(","):
         algorithm = method.partition(":")[0]
-        agent = agent_for(algorithm, config, folder, args.agent_timesteps) if algorithm in AGENTS else None
+        agent = (
+            agent_for(algorithm, config, folder, args.agent_timesteps, args.agent_config)
+            if algorithm in AGENTS
+            else None
+        )
         records = run_trials(
             bench, [Trial(method, config.lr, s, agent) for s in seeds], folder, not args.json
         )

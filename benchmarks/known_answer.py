@@ -23,22 +23,16 @@ import time
 from pathlib import Path
 
 from mtl_gym.agents import QLS
-from mtl_gym.agents.common.known_answer import MaskedContextualBandit, optimal_states
-from mtl_gym.agents.qls import TrainAgentConfig, train_agent
-from mtl_gym.data import load_suite
-from mtl_gym.methods import run_method
+from mtl_gym.agents.common.known_answer import (
+    MaskedContextualBandit,
+    noise_share,
+    noise_training,
+    optimal_states,
+)
+from mtl_gym.agents.qls import train_agent
 
 SEEDS = (0, 1, 2)
-NOISY_SUITE = {
-    "domains": [
-        {"name": "target", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.0},
-        {"name": "noise", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.5},
-    ],
-    "dev_size": 200,
-    "test_size": 200,
-}
-MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 32}
-OBJECTIVE = {"objective": "target:target"}
+DEPLOYMENTS = {"default": {}, "greedy": {"policy": "greedy"}}
 
 
 def bandit(seed: int) -> int:
@@ -48,33 +42,8 @@ def bandit(seed: int) -> int:
 
 
 def noise_shares(seed: int, timesteps: int, folder: Path) -> dict[str, float]:
-    config = TrainAgentConfig(
-        suite="synthetic",
-        suite_options=NOISY_SUITE,
-        model=MODEL,
-        env={**OBJECTIVE, "episode_steps": 200},
-        timesteps=timesteps,
-        fast=True,
-        seed=seed,
-    )
-    train_agent(config, folder, progress_bar=False)
-    suite = load_suite("synthetic", **NOISY_SUITE)
-    shares = {}
-    for name, method in (("default", "qls"), ("greedy", "qls:policy=greedy")):
-        counts = [
-            run_method(
-                method,
-                suite,
-                200,
-                100 + s,
-                model=MODEL,
-                agent=str(folder / "agent.zip"),
-                env_config=OBJECTIVE,
-            ).action_counts
-            for s in range(3)
-        ]
-        shares[name] = sum(c["noise"] for c in counts) / sum(sum(c.values()) for c in counts)
-    return shares
+    train_agent(noise_training(seed, timesteps), folder, progress_bar=False)
+    return {name: noise_share(folder / "agent.zip", settings) for name, settings in DEPLOYMENTS.items()}
 
 
 def main() -> None:

@@ -7,13 +7,27 @@ Episodes continue (truncated every ``horizon`` steps, never terminated), so that
 Q-values sit near ``r / (1 - gamma)`` and one decision's advantage is a small part of them, as in the
 scheduling env. State 3's best action, 0, is masked: it has no right answer and is not scored, so
 an agent is optimal in states 0-2.
+
+The second is a scheduling env with a known optimal policy: :data:`NOISY_SUITE` under a target
+objective, where the deployed agent should give the pure-noise task none of the budget
+(:func:`noise_share`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from mtl_gym.data import load_suite
+from mtl_gym.env import run_schedule
+
+from ..qls.scheduler import QLSScheduler
+from ..qls.train import TrainAgentConfig
 
 BANDIT_MASK = np.array([False, True, True, True])
 SCORED_STATES = (0, 1, 2)
@@ -59,3 +73,57 @@ def optimal_states(agent) -> int:
         states, deterministic=True, action_masks=np.tile(BANDIT_MASK, (len(SCORED_STATES), 1))
     )
     return int(sum(int(a) == (s + 1) % 4 for s, a in zip(SCORED_STATES, actions, strict=True)))
+
+
+NOISY_SUITE = {
+    "domains": [
+        {"name": "target", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.0},
+        {"name": "noise", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.5},
+    ],
+    "dev_size": 200,
+    "test_size": 200,
+}
+"""The second check's suite: a target and a pure-noise auxiliary (coin-flip train and dev labels).
+Under ``objective=target:target`` every minibatch of the noise task is wasted, so the optimal policy
+never picks it."""
+NOISY_MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 32}
+NOISY_ENV = {"objective": "target:target"}
+NOISE_BUDGET = 200
+"""Task-minibatches of each training episode and of each deployment run."""
+
+
+def noise_training(seed: int, timesteps: int = 20_000, **settings: Any) -> TrainAgentConfig:
+    """The agent of the noise check: trained on the suite's fast env at the agent defaults."""
+    return TrainAgentConfig.of(
+        {
+            "suite": "synthetic",
+            "suite_options": NOISY_SUITE,
+            "model": NOISY_MODEL,
+            "env": {**NOISY_ENV, "episode_steps": NOISE_BUDGET},
+            "timesteps": timesteps,
+            "fast": True,
+            "seed": seed,
+            **settings,
+        }
+    )
+
+
+def noise_share(
+    agent_path: str | Path, deployment: dict | None = None, seeds: Sequence[int] = (100, 101, 102)
+) -> float:
+    """The noise task's share of the budget when the agent is deployed as ``mtl-gym run --method qls``
+    deploys it (full env; ``deployment``: QLSScheduler settings such as ``{"policy": "greedy"}``),
+    over runs of :data:`NOISE_BUDGET` on ``seeds``."""
+    suite = load_suite("synthetic", **NOISY_SUITE)
+    counts = [
+        run_schedule(
+            QLSScheduler(agent=str(agent_path), **(deployment or {})),
+            suite,
+            NOISE_BUDGET,
+            seed,
+            model=NOISY_MODEL,
+            env_config=NOISY_ENV,
+        ).action_counts
+        for seed in seeds
+    ]
+    return sum(c["noise"] for c in counts) / sum(sum(c.values()) for c in counts)

@@ -66,7 +66,8 @@ def run_bench(config: BenchConfig, out: str | Path, progress: bool = True, trust
 
 def report_folder(out: str | Path) -> dict:
     """Re-render every table and figure of a bench folder from its saved trials, training nothing;
-    a partial sweep reports the trials it has (``mtl-gym report DIR``). Writes ``report.md``."""
+    a partial sweep reports the trials it has (``mtl-gym report DIR``). Writes ``report.md``; the
+    returned report also holds ``trials``, (finished, total)."""
     out = Path(out)
     if not (out / "config.json").is_file():
         raise ValueError(f"{out} is not a bench folder: it has no config.json")
@@ -86,6 +87,7 @@ def report_folder(out: str | Path) -> dict:
     if config.transfer and (out / "transfer.md").is_file():
         report["transfer"] = (out / "transfer.md").read_text()
     write_index(out, report, len(records), len(trials))
+    report["trials"] = (len(records), len(trials))
     return report
 
 
