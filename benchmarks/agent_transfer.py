@@ -22,7 +22,7 @@ default deployment policy (softmax) and ``qls:policy=greedy``, next to ``uniform
 
 Both agents train with the same ``--env`` settings over the agent-training defaults
 (``AGENT_ENV_DEFAULTS``: penalty on with ``reference="auto"``), by default ``features=loss,elapsed``,
-the observation of the README's measurements (made when the fast env computed only those groups;
+the observation of the measurements in docs/results/studies.md (made when the fast env computed only those groups;
 ``--env features=share,since,loss,elapsed`` gives today's agent default). Training episodes are
 ``--budget`` decisions long unless ``--env episode_steps=...`` says otherwise.
 

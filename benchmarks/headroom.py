@@ -4,7 +4,7 @@ oracle gain over uniform, each as a paired test difference with its bootstrap 95
     python -m benchmarks.headroom [--full] [--out runs/headroom] [--workers 2] [--json]
 
 Reduced size (the default; under 15 minutes on 2 cores): 3 seeds and 6 mixtures per suite. ``--full``
-is the README's table: 5 seeds and 16 mixtures. Every suite uses the cnn 64/64, length 64, lr 3e-3
+is the table of docs/results/headroom.md: 5 seeds and 16 mixtures. Every suite uses the cnn 64/64, length 64, lr 3e-3
 and its own objective; the budgets are in ``ROWS``. Each suite's runs are a resumable
 ``mtl-gym headroom`` folder under ``--out``. Writes ``--out/headroom_table.md``; ``--json`` prints
 one JSON document with a row per suite.
@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--full", action="store_true", help="the README's size: 5 seeds, 16 mixtures")
+    parser.add_argument("--full", action="store_true", help="the results page's size: 5 seeds, 16 mixtures")
     parser.add_argument("--out", default="runs/headroom")
     parser.add_argument("--workers", type=int, default=2, help="runs at once (each with one torch thread)")
     parser.add_argument("--json", action="store_true")

@@ -69,7 +69,7 @@ def run_variant(name: str, env: dict, args, suite, seeds: list[int]) -> dict:
     rewards = np.loadtxt(folder / "curves.csv", delimiter=",", skiprows=1, usecols=4, ndmin=1)
     runs = [
         run_method(
-            "qls:policy=greedy",  # the figures in the README were measured with greedy deployment
+            "qls:policy=greedy",  # the figures in docs/results/studies.md were measured with greedy deployment
             suite,
             args.budget,
             seed,

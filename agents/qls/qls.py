@@ -31,7 +31,7 @@ from .exploration import EXPLORATIONS, Exploration
 
 TAU = 0.1
 """Default soft target update rate (Polyak weight of the online net, every gradient step); measured in
-``benchmarks/qls_td.py`` (README, "Agents: QLS") when it moved once per env step, and the known-answer
+``benchmarks/qls_td.py`` (docs/agents.md, "QLS") when it moved once per env step, and the known-answer
 bandit and noise checks pass at 0.01, 0.1 and 0.3 per gradient step (``benchmarks/known_answer.py``)."""
 
 

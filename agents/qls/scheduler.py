@@ -32,7 +32,7 @@ POLICIES = ("softmax", "greedy")
 TEMPERATURE = 8.0
 """Default temperature of the deployed softmax, in units of the per-state std of Q: the one of highest
 mean dev accuracy among 0.5, 1, 2, 4 and 8 for two agents trained with the agent defaults on the
-synthetic suite (``benchmarks/qls_ablation``; README, "Issue 11 ablation"). It is the grid's largest:
+synthetic suite (``benchmarks/qls_ablation``; docs/results/studies.md, "Issue 11 ablation"). It is the grid's largest:
 the flatter the policy, the better, i.e. the agents' preferences did not help there."""
 
 

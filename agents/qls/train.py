@@ -40,12 +40,12 @@ settings a user gives (``TrainAgentConfig.env``, ``--env``, the bench's ``env``)
   reference trains each task alone once (cached on disk) for ``reference_budget="episode"``, its
   fair share of an episode (episode_steps x steps_per_action / K minibatches). A reference trained
   for the env's default 1,000 minibatches per task kept every step of 200-step episodes under the
-  threshold, so the penalty was a constant -10 (README, "Agents: QLS").
+  threshold, so the penalty was a constant -10 (docs/agents.md, "QLS").
 - ``features``: budget share, steps since chosen, per-task loss and elapsed fraction after the
   histograms, which alone cannot see a starved task (``mtl_gym.env.features``).
 
 The reward stays the paper's ``loss``: ``loss-normalized`` did no better in
-``benchmarks/qls_observation`` (README). ``{"features": [], "reference": None}`` gives the paper's
+``benchmarks/qls_observation`` (docs/results/studies.md). ``{"features": [], "reference": None}`` gives the paper's
 observation and reward without the penalty, as before these defaults."""
 
 
@@ -92,7 +92,7 @@ class TrainAgentConfig(Settings):
     """Seeds the agent, its exploration and the env's episodes."""
     fast: bool = False
     """Train on the batched env over frozen, cached encoder features (``mtl_gym.env.batched``,
-    README "Fast agent training"): ``num_envs`` runs of a small shared layer and heads stepped at
+    docs/environment.md, "Fast agent training"): ``num_envs`` runs of a small shared layer and heads stepped at
     once, ~100x the decisions per second of the full env. ``model`` is then the frozen encoder's."""
     num_envs: int = 64
     """Runs the fast env steps at once (each is one decision per step)."""

@@ -56,7 +56,7 @@ class BenchConfig(Settings):
     """Seed of training the agents; away from the evaluation seeds, which it should not train on."""
     agent_options: dict = field(default_factory=dict)
     """TrainAgentConfig fields of the agents trained here, over the harness's own, e.g. fast=true
-    num_envs=64 (the batched env; README "Fast agent training") or exploration_kwargs={"c": 2};
+    num_envs=64 (the batched env; docs/environment.md, "Fast agent training") or exploration_kwargs={"c": 2};
     an env given here updates the bench's env for the agent only."""
     pareto: list[str] | None = None
     """Two tasks A,B: also sweep fixed-weights sampling over pareto_ratios; plot A's test accuracy vs B's."""

@@ -73,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fast",
         action="store_const",
         const=True,
-        help="train on the batched env over cached encoder features (README: Fast agent training), "
+        help="train on the batched env over cached encoder features (docs/environment.md: Fast agent training), "
         "~100x the decisions per second; classification suites only",
     )
     env_kind.add_argument(
