@@ -1,9 +1,10 @@
-"""MTL models: the protocol users implement, and three shipped models."""
+"""MTL models: the protocol users implement, three shipped models, and Hugging Face encoders (``hf``)."""
 
 from .bilstm import BiLSTMTaggerMTL
 from .cnn import ConvEncoderMTL
 from .config import MODELS, ModelConfig
 from .heads import LinearHeadsMTL, SequenceFeatures, TaskSpec, task_specs
+from .hf import HFEncoderMTL
 from .lstm import LSTMEncoderMTL
 from .protocol import MTLModel, check_model, shared_parameters
 
@@ -11,6 +12,7 @@ __all__ = [
     "MODELS",
     "BiLSTMTaggerMTL",
     "ConvEncoderMTL",
+    "HFEncoderMTL",
     "LSTMEncoderMTL",
     "LinearHeadsMTL",
     "MTLModel",

@@ -12,15 +12,18 @@ from ..spec import Settings
 from .bilstm import BiLSTMTaggerMTL
 from .cnn import ConvEncoderMTL
 from .heads import task_specs
+from .hf import HFEncoderMTL, check_hf_options, require_transformers
 from .lstm import LSTMEncoderMTL
 
 MODELS: dict[str, type[nn.Module]] = {
     "lstm": LSTMEncoderMTL,
     "cnn": ConvEncoderMTL,
     "bilstm": BiLSTMTaggerMTL,
+    "hf": HFEncoderMTL,
 }
 MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
-    "bilstm": ("char_dim", "char_filters", "word_dropout", "lowercase_words", "logit_adjustment")
+    "bilstm": ("char_dim", "char_filters", "word_dropout", "lowercase_words", "logit_adjustment"),
+    "hf": ("config", "pretrained"),
 }
 """The ModelConfig fields that only some models read; setting one for another model is an error."""
 
@@ -31,7 +34,8 @@ class ModelConfig(Settings):
 
     name: str = "lstm"
     """Shipped model: ``lstm`` (the paper's FS-MTL LSTM), ``cnn`` (fast, for quick runs) or
-    ``bilstm`` (a BiLSTM tagger, for NER and chunking)."""
+    ``bilstm`` (a BiLSTM tagger, for NER and chunking); ``hf``, a Hugging Face ``transformers``
+    encoder (needs the ``hf`` extra; give ``config`` or ``pretrained``)."""
     embedding_dim: int = 300
     """Word embedding size (the paper uses 300-d GloVe)."""
     hidden_dim: int = 100
@@ -55,17 +59,43 @@ class ModelConfig(Settings):
     frequency from the logits (post-hoc logit adjustment, Menon et al. 2021), so that rare labels
     such as WNUT-17's entity tags win the per-token argmax more often; 0 leaves the logits as
     trained. Training is unchanged; the evaluation loss is that of the adjusted logits."""
+    config: dict | None = None
+    """``hf`` only: a transformers config as a dict with a ``model_type``, e.g. ``{"model_type":
+    "bert", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "intermediate_size": 128}``; the encoder starts from a random init, and its ``vocab_size`` and
+    ``pad_token_id`` are the suite's."""
+    pretrained: str | None = None
+    """``hf`` only: a local folder written by ``save_pretrained``, loaded without network access.
+    The encoder reads the suite's own word ids, so it must have this suite's vocabulary size."""
 
     def __post_init__(self):
         if self.name not in MODELS:
             raise ValueError(f"unknown model {self.name!r}; known models: {sorted(MODELS)}")
         reads = MODEL_OPTIONS.get(self.name, ())
         for option in {name for names in MODEL_OPTIONS.values() for name in names} - set(reads):
-            default = next(f.default for f in fields(self) if f.name == option)
-            if getattr(self, option) != default:
+            if getattr(self, option) != _default(self, option):
                 raise ValueError(f"model {self.name!r} has no option {option!r}")
+        if self.name == "hf":
+            require_transformers()
+            check_hf_options(self.config, self.pretrained)
+            if self.vectors is not None or self.embedding_dim != _default(self, "embedding_dim"):
+                raise ValueError(
+                    'model "hf" has no option embedding_dim or vectors: the transformers encoder has its own'
+                )
 
     def __call__(self, suite: TaskSuite) -> nn.Module:
+        if self.name == "hf":
+            return HFEncoderMTL(
+                len(suite.vocab),
+                task_specs(suite),
+                hidden_dim=self.hidden_dim,
+                dropout=self.dropout,
+                config=self.config,
+                pretrained=self.pretrained,
+                max_len=max(
+                    split.tokens.shape[1] for task in suite for split in (task.train, task.dev, task.test)
+                ),
+            )
         vectors = None
         if self.vectors:
             vectors, _ = load_word_vectors(self.vectors, suite.vocab)
@@ -87,6 +117,10 @@ class ModelConfig(Settings):
             vectors=vectors,
             **options,
         )
+
+
+def _default(config: ModelConfig, name: str):
+    return next(f.default for f in fields(config) if f.name == name)
 
 
 def label_counts(task: Task) -> torch.Tensor:
