@@ -6,7 +6,9 @@ env and which scheduler deploys it (``mtl-gym run --method NAME --agent agent.zi
 - ``ppo``: policy gradient, sb3-contrib's MaskablePPO (:mod:`mtl_gym.agents.ppo`); exploration comes
   from its stochastic policy (and ``ent_coef``), so ``exploration`` is ignored.
 
-``algorithm_kwargs`` go to the agent's constructor under SB3's names.
+``algorithm_kwargs`` go to the agent's constructor under SB3's names. The agent is built on
+``TrainAgentConfig.device``, resolved here (``auto``: CUDA when torch sees a GPU), unless
+``algorithm_kwargs`` names a ``device`` of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+
+from mtl_gym.training import resolve_device
 
 from .ppo import PPO_DEFAULTS, PPOScheduler, make_ppo
 from .qls.qls import QLS
@@ -34,6 +38,11 @@ class Algorithm:
     """The SB3 class whose saved agents ``load_agent`` rebuilds."""
 
 
+def constructor_kwargs(config: Any) -> dict[str, Any]:
+    """``algorithm_kwargs`` with the agent's ``device``: the config's, resolved, unless they name one."""
+    return {"device": resolve_device(config.device), **config.algorithm_kwargs}
+
+
 def _qls(config: Any, env: Any) -> QLS:
     return QLS(
         "MlpPolicy",
@@ -42,14 +51,14 @@ def _qls(config: Any, env: Any) -> QLS:
         exploration_kwargs=config.exploration_kwargs,
         learning_rate=config.learning_rate,
         seed=config.seed,
-        **config.algorithm_kwargs,
+        **constructor_kwargs(config),
     )
 
 
 def _ppo(config: Any, env: Any) -> BaseAlgorithm:
     if config.exploration_kwargs:
         raise ValueError("exploration_kwargs are QLS settings; PPO explores through its policy (ent_coef)")
-    kwargs = dict(config.algorithm_kwargs)
+    kwargs = constructor_kwargs(config)
     if "n_steps" not in kwargs and config.timesteps < PPO_DEFAULTS["n_steps"]:
         # A short run still updates the policy: one rollout of the whole run, not of 128 steps.
         kwargs["n_steps"] = max(2, config.timesteps)

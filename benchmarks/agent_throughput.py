@@ -1,6 +1,6 @@
 """Decisions per second of QLS agent training (``QLS.learn``) on the full env and on the batched env:
 
-    python -m benchmarks.agent_throughput [--suite fsmtl] [--sizes 16,64,256] [--run 100000] [--json]
+    python -m benchmarks.agent_throughput [--suite fsmtl] [--sizes 16,64,256] [--run 100000] [--device cuda] [--json]
 
 On fsmtl16 (12 tasks, length <= 64) with the ``cnn`` model (64-d embeddings and filters), default
 EnvConfig and QLS settings, side by side in one run:
@@ -16,8 +16,11 @@ its peak resident memory (VmHWM, the workers' added for ``subproc2``) is its own
 setting is measured in ``--rounds`` rounds that visit all settings in turn, and keeps its best
 round, so that a burst of other load on the machine does not land on one side only. The frozen-encoder features are built
 (or read from the cache) before the timed runs. ``--run D`` also times one whole agent training
-of D decisions on the batched env at the best N. JSON keys: ``full_decisions_per_s``,
-``batched_decisions_per_s`` (best N), ``speedup`` (their ratio), ``runs`` (every measurement).
+of D decisions on the batched env at the best N. ``--device`` (auto, cpu, cuda, cuda:N; default
+cpu, the setting of the numbers below) places the agent, the env's MTL model and the batched env's
+tensors, and the encoder behind the features when they are not cached yet; peak memory is the
+host's only. JSON keys: ``full_decisions_per_s``, ``batched_decisions_per_s`` (best N), ``speedup``
+(their ratio), ``runs`` (every measurement), ``device`` (as resolved).
 """
 
 from __future__ import annotations
@@ -51,18 +54,25 @@ def measure(spec: dict) -> dict:
     from mtl_gym.agents.common.vec_env import make_vec_env
     from mtl_gym.data import load_suite
     from mtl_gym.env import MTLSchedulingEnv
+    from mtl_gym.training import resolve_device
 
     kind, suite_kwargs = spec["kind"], {"data_dir": spec["data_dir"], "suite_options": SUITE_OPTIONS}
+    trainer = {"device": spec["device"]}
     if kind == "full":
-        env = MTLSchedulingEnv(spec["suite"], ENCODER, {"torch_threads": 1}, **suite_kwargs)
+        env = MTLSchedulingEnv(spec["suite"], ENCODER, {"torch_threads": 1}, trainer, **suite_kwargs)
     elif kind == "subproc":
         env = make_vec_env(
-            spec["num_envs"], subprocess=True, suite=spec["suite"], model=ENCODER, **suite_kwargs
+            spec["num_envs"],
+            subprocess=True,
+            suite=spec["suite"],
+            model=ENCODER,
+            trainer=trainer,
+            **suite_kwargs,
         )
     else:
         suite = load_suite(spec["suite"], spec["data_dir"], **SUITE_OPTIONS)
-        env = BatchedVecEnv(num_envs=spec["num_envs"], suite=suite, model=ENCODER)
-    agent = QLS("MlpPolicy", env, seed=0)
+        env = BatchedVecEnv(num_envs=spec["num_envs"], suite=suite, model=ENCODER, trainer=trainer)
+    agent = QLS("MlpPolicy", env, seed=0, device=resolve_device(spec["device"]))
     if spec["warmup"]:
         agent.learn(spec["warmup"])
     start = time.perf_counter()
@@ -91,13 +101,18 @@ def child(spec: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def prepare_features(suite: str, data_dir: str | None) -> float:
+def prepare_features(suite: str, data_dir: str | None, device: str) -> float:
     """Build (or read) the cached encoder features once, outside every timed run; seconds taken."""
     from mtl_gym.agents.common.batched import BatchedVecEnv
     from mtl_gym.data import load_suite
 
     start = time.perf_counter()
-    BatchedVecEnv(num_envs=1, suite=load_suite(suite, data_dir, **SUITE_OPTIONS), model=ENCODER)
+    BatchedVecEnv(
+        num_envs=1,
+        suite=load_suite(suite, data_dir, **SUITE_OPTIONS),
+        model=ENCODER,
+        trainer={"device": device},
+    )
     return time.perf_counter() - start
 
 
@@ -117,15 +132,26 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="rounds over every setting; each keeps its best"
     )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="auto, cpu, cuda or cuda:N: where agents and envs train (default: cpu)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(json.loads(args.child))))
         return
-    common = {"suite": args.suite, "data_dir": args.data_dir, "warmup": args.warmup}
+    from mtl_gym.training import resolve_device
+
+    try:
+        device = str(resolve_device(args.device))  # a bad name fails here, in one line
+    except ValueError as err:
+        parser.error(f"--device: {err}")
+    common = {"suite": args.suite, "data_dir": args.data_dir, "warmup": args.warmup, "device": device}
     start = time.perf_counter()
-    features_s = prepare_features(args.suite, args.data_dir)
+    features_s = prepare_features(args.suite, args.data_dir, device)
     specs = {
         "full": {**common, "kind": "full", "num_envs": 1, "decisions": args.full_decisions},
         "subproc2": {**common, "kind": "subproc", "num_envs": 2, "decisions": 2 * args.full_decisions},
@@ -151,6 +177,7 @@ def main() -> None:
     result = {
         "suite": args.suite,
         "model": ENCODER,
+        "device": device,
         "full_decisions_per_s": round(full, 2),
         "subproc2_decisions_per_s": round(runs["subproc2"]["decisions_per_s"], 2),
         "batched_decisions_per_s": round(rate, 1),
@@ -188,7 +215,10 @@ def main() -> None:
 
 
 def table(result: dict) -> str:
-    lines = [f"{result['suite']}, QLS.learn, one torch thread per process ({result['seconds']} s in all)"]
+    lines = [
+        f"{result['suite']}, QLS.learn on {result['device']}, one torch thread per process "
+        f"({result['seconds']} s in all)"
+    ]
     for name, run in result["runs"].items():
         lines.append(
             f"{name:>12}: {run['decisions_per_s']:9.1f} decisions/s, peak {run['peak_memory_mib']} MiB"

@@ -28,6 +28,7 @@ from mtl_gym.env import run_schedule
 
 from ..qls.scheduler import QLSScheduler
 from ..qls.train import TrainAgentConfig
+from .contract import agent_env_config
 
 BANDIT_MASK = np.array([False, True, True, True])
 SCORED_STATES = (0, 1, 2)
@@ -75,17 +76,10 @@ def optimal_states(agent) -> int:
     return int(sum(int(a) == (s + 1) % 4 for s, a in zip(SCORED_STATES, actions, strict=True)))
 
 
-NOISY_SUITE = {
-    "domains": [
-        {"name": "target", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.0},
-        {"name": "noise", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.5},
-    ],
-    "dev_size": 200,
-    "test_size": 200,
-}
+NOISY_SUITE = "synthetic-target-noise"
 """The second check's suite: a target and a pure-noise auxiliary (coin-flip train and dev labels).
-Under ``objective=target:target`` every minibatch of the noise task is wasted, so the optimal policy
-never picks it."""
+Under its objective, ``target:target``, every minibatch of the noise task is wasted, so the optimal
+policy never picks it."""
 NOISY_MODEL = {"name": "cnn", "embedding_dim": 32, "hidden_dim": 32}
 NOISY_ENV = {"objective": "target:target"}
 NOISE_BUDGET = 200
@@ -96,8 +90,7 @@ def noise_training(seed: int, timesteps: int = 20_000, **settings: Any) -> Train
     """The agent of the noise check: trained on the suite's fast env at the agent defaults."""
     return TrainAgentConfig.of(
         {
-            "suite": "synthetic",
-            "suite_options": NOISY_SUITE,
+            "suite": NOISY_SUITE,
             "model": NOISY_MODEL,
             "env": {**NOISY_ENV, "episode_steps": NOISE_BUDGET},
             "timesteps": timesteps,
@@ -114,7 +107,7 @@ def noise_share(
     """The noise task's share of the budget when the agent is deployed as ``mtl-gym run --method qls``
     deploys it (full env; ``deployment``: QLSScheduler settings such as ``{"policy": "greedy"}``),
     over runs of :data:`NOISE_BUDGET` on ``seeds``."""
-    suite = load_suite("synthetic", **NOISY_SUITE)
+    suite = load_suite(NOISY_SUITE)
     counts = [
         run_schedule(
             QLSScheduler(agent=str(agent_path), **(deployment or {})),
@@ -122,7 +115,7 @@ def noise_share(
             NOISE_BUDGET,
             seed,
             model=NOISY_MODEL,
-            env_config=NOISY_ENV,
+            env_config=agent_env_config(str(agent_path), NOISY_ENV),
         ).action_counts
         for seed in seeds
     ]

@@ -16,9 +16,11 @@ from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 from mtl_gym.env.instances import InstanceSetEnv, SuiteSetEnv
 from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
+from mtl_gym.training import check_device
 
 from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
+from ..common.callbacks import ProgressBar
 from ..common.contract import CONFIG_FILE, observation_settings
 from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
@@ -105,6 +107,28 @@ class TrainAgentConfig(Settings):
     buffer_size, learning_starts, train_freq, target_update_interval, ...; PPO: n_steps,
     batch_size, n_epochs, ent_coef, ...). QLS's own defaults (soft target updates, tau = 0.1 every
     step) are documented on the class."""
+    device: str = "auto"
+    """Where the agent's networks and the env's MTL model train (the fast env's tensors too):
+    ``auto`` (CUDA when torch sees a GPU, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``; a
+    ``device`` in ``trainer`` overrides it for the env. Not part of the agent's identity: a bench or
+    tuning folder resumed on another device keeps its agents."""
+
+    def __post_init__(self) -> None:
+        try:
+            self.device = check_device(self.device)
+        except ValueError as err:
+            raise ValueError(f"TrainAgentConfig.device: {err}") from None
+
+    def trainer_settings(self) -> dict:
+        """TrainerConfig fields of the env's MTL model: ``trainer``, on ``device`` unless it names its own."""
+        return {"device": self.device, **self.trainer}
+
+    def identity(self) -> dict:
+        """The settings a trained agent depends on (every field but ``device``, which changes only
+        where it trained and the float rounding), for checks that a folder holds this config's agent."""
+        settings = asdict(self)
+        del settings["device"]
+        return settings
 
     def env_config(self) -> EnvConfig:
         """The env's settings: :data:`AGENT_ENV_DEFAULTS` overridden by ``env``, the same for the
@@ -121,10 +145,10 @@ class TrainAgentConfig(Settings):
                 suite=suite,
                 model=self.model,
                 config=self.env_config(),
-                trainer=self.trainer,
+                trainer=self.trainer_settings(),
                 features=self.features,
             )
-        return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer)
+        return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer_settings())
 
     def evaluation_suite(self) -> TaskSuite:
         """The suite deployed evaluations run on: ``suite``, the first of a comma list, or the
@@ -142,7 +166,7 @@ class TrainAgentConfig(Settings):
         if self.suite == INSTANCE_SUITE:
             options = {k: v for k, v in self.suite_options.items() if k not in ("split", "instance")}
             split = self.suite_options.get("split", "train")
-            return InstanceSetEnv(split, options, self.model, self.env_config(), self.trainer)
+            return InstanceSetEnv(split, options, self.model, self.env_config(), self.trainer_settings())
         names = [name.strip() for name in self.suite.split(",") if name.strip()]
         first = load_suite(names[0], self.data_dir, **self.suite_options)
 
@@ -152,21 +176,23 @@ class TrainAgentConfig(Settings):
             )
 
         return SuiteSetEnv(
-            [loader(n) for n in names], len(first), self.model, self.env_config(), self.trainer
+            [loader(n) for n in names], len(first), self.model, self.env_config(), self.trainer_settings()
         )
 
 
 def train_agent(
     config: TrainAgentConfig,
     out: str | Path,
-    progress_bar: bool = True,
+    progress_bar: bool | None = True,
     suite: TaskSuite | None = None,
     callbacks: list[BaseCallback] | tuple = (),
 ) -> dict:
     """Train, then write ``agent.zip``, ``curves.csv``, ``curves.png`` and ``config.json`` to ``out``,
     with SB3's log (``progress.csv``; TensorBoard event files when tensorboard is installed) and,
     when ``config.eval_every`` is set, ``best_agent.zip`` and ``evaluations.csv``. ``callbacks`` run
-    beside them (one returning False ends training early).
+    beside them (one returning False ends training early). ``progress_bar``: a bar of the decisions
+    trained on stderr (:class:`~mtl_gym.agents.common.callbacks.ProgressBar`); None draws it only
+    when stderr is a terminal.
 
     ``config.json`` holds the training settings, the env's observation settings (``observation``,
     the contract deployment checks) and, for QLS, the final exploration statistics; it is written
@@ -178,7 +204,8 @@ def train_agent(
     agent = build_agent(config, env)
     agent.set_logger(configure(str(out), log_formats()))
     recorder = CurveRecorder()
-    listeners = [recorder, *callbacks]
+    bar = ProgressBar(progress_bar)
+    listeners = [bar, recorder, *callbacks]
     if config.eval_every:
         if config.algorithm != "qls":
             raise ValueError(
@@ -189,7 +216,7 @@ def train_agent(
             config.eval_budget,
             model=config.model,
             env_config=config.env_config(),
-            trainer=config.trainer,
+            trainer=config.trainer_settings(),
         )
         listeners.append(
             DeployedEvalCallback(
@@ -197,7 +224,10 @@ def train_agent(
             )
         )
     start = time.perf_counter()
-    agent.learn(config.timesteps, callback=CallbackList(listeners), log_interval=1, progress_bar=progress_bar)
+    try:
+        agent.learn(config.timesteps, callback=CallbackList(listeners), log_interval=1)
+    finally:
+        bar.close()
     wall_s = time.perf_counter() - start
     if agent.logger.name_to_value:
         agent.logger.dump(agent.num_timesteps)

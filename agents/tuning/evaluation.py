@@ -39,7 +39,7 @@ def deployed_dev_accuracy(
             method=config.algorithm,
             model=config.model,
             env_config=config.env_config(),
-            trainer=config.trainer,
+            trainer=config.trainer_settings(),
             evaluations=1,
         )
     return result.objective_score(config.env_config().objective, "dev")

@@ -118,7 +118,7 @@ def open_study(tune: TuneConfig, url: str):
 def check_settings(study, base: TrainAgentConfig, tune: TuneConfig) -> None:
     """Record what the study's trials train on at its creation; refuse to resume it with other
     settings (the trial count and timeout may change), whose trials would not compare."""
-    settings = {"base": dataclasses.asdict(base), "tune": dataclasses.asdict(tune)}
+    settings = {"base": base.identity(), "tune": dataclasses.asdict(tune)}
     for key in ("trials", "timeout"):
         del settings["tune"][key]
     settings = json.loads(json.dumps(settings))

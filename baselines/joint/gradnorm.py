@@ -37,7 +37,7 @@ class GradNormMethod(GradientMethod):
     Hyperparameters = GradNormHyperparameters
 
     def setup(self, trainer: Trainer) -> None:
-        self.task_weights = nn.Parameter(torch.ones(len(trainer.suite)))
+        self.task_weights = nn.Parameter(torch.ones(len(trainer.suite), device=trainer.device))
         self.optimizer = learned_weights_optimizer([self.task_weights], self.hyperparameters.lr, trainer)
         self.initial_losses: Tensor | None = None
 

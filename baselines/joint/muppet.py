@@ -41,7 +41,9 @@ class MuppetMethod(ScalarizingMethod):
             raise ValueError(f"muppet scale must be one of {SCALES}, got {scale!r}")
         self.scales: Tensor | None = None
         if scale == "log-classes":
-            self.scales = torch.tensor([1.0 / math.log(task.num_labels) for task in trainer.suite])
+            self.scales = torch.tensor(
+                [1.0 / math.log(task.num_labels) for task in trainer.suite], device=trainer.device
+            )
 
     def combine(self, losses: Tensor) -> Tensor:
         if self.scales is None:

@@ -37,11 +37,12 @@ def run_joint(
     evaluations: int = 10,
     label: str | None = None,
     after_training: Callable[[Trainer], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Joint steps (each costing K budget units) until ``budget`` is spent. ``optimizer`` and
     ``backward`` (e.g. AdaTask's pair) are installed before the method attaches; ``label`` names
     the run in its result (the method's name by default); ``after_training`` gets the trainer
-    with the final model."""
+    with the final model; ``progress`` the task-minibatches spent after every joint step."""
     recorder = RunRecorder(suite, budget, evaluations)
     runner = build_trainer(
         suite, model or ModelConfig(), trainer or TrainerConfig(), first_model_seed(seed), optimizer, backward
@@ -55,6 +56,8 @@ def run_joint(
             extra["non_finite"] = {"task": err.task_name, "value": err.value, "budget": runner.budget.total}
             break
         recorder.after_step(runner)
+        if progress is not None:
+            progress(runner.budget.total)
     result = recorder.result(runner, label or method.name, seed, [], {"weights": method.weights, **extra})
     if after_training is not None:
         after_training(runner)

@@ -30,7 +30,7 @@ class UncertaintyMethod(ScalarizingMethod):
     Hyperparameters = UncertaintyHyperparameters
 
     def setup(self, trainer: Trainer) -> None:
-        self.scalarizer = UW(len(trainer.suite))
+        self.scalarizer = UW(len(trainer.suite)).to(trainer.device)  # its log-variances meet the losses
         self.optimizer = learned_weights_optimizer(
             list(self.scalarizer.parameters()), self.hyperparameters.lr, trainer
         )

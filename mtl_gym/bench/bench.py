@@ -173,7 +173,9 @@ def qls_agent(
             train_agent(agent_config, folder, progress_bar=progress)
     finally:
         claims.release_all()
-    if json.loads((folder / "config.json").read_text())["config"] != asdict(agent_config):
+    recorded = json.loads((folder / "config.json").read_text())["config"]
+    recorded.pop("device", None)  # where it trained is not what it is
+    if recorded != agent_config.identity():
         raise ValueError(f"{folder} holds an agent trained with other settings; use a new output folder")
     if _agent_kind(path, str(path), trust_agent) == "legacy":  # written by an older mtl-gym
         save_agent(load_agent(cls, path, trust=True), path)

@@ -75,6 +75,8 @@ class BenchConfig(Settings):
     """Random Dirichlet(1) task weightings of the utility-robust ranking."""
     ranking_seed: int = 0
     """Seed of the ranking's task weightings."""
+    device: str = "auto"
+    """Where every trial's model and the agents train: auto (CUDA when torch sees a GPU, else the CPU), cpu, cuda or cuda:N; workers share it. Not part of a trial's identity: a folder resumed on another device keeps its trials."""
     workers: int = 1
     """Trials at once: processes of the local pool, or the CPUs of a Ray started here."""
     ray: str | None = None
@@ -84,9 +86,14 @@ class BenchConfig(Settings):
         # A named headroom suite is scored by its own objective unless --env objective=... says
         # otherwise; a suite scored by the mean leaves env as given, so older folders still resume.
         from ..data import suite_objective  # here: the CLI's --help must not load torch
+        from ..training.device import check_device
 
         if "objective" not in self.env and (objective := suite_objective(self.suite)) != "mean":
             object.__setattr__(self, "env", {**self.env, "objective": objective})
+        try:
+            object.__setattr__(self, "device", check_device(self.device))
+        except ValueError as err:
+            raise ValueError(f"BenchConfig.device: {err}") from None
         for name in ("seeds", "budget", "evaluations", "weightings", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"BenchConfig.{name} must be at least 1, got {getattr(self, name)}")
@@ -122,6 +129,7 @@ class BenchConfig(Settings):
                 "timesteps": self.agent_timesteps,
                 "seed": self.agent_seed,
                 "algorithm": algorithm,
+                "device": self.device,
                 **options,
                 "env": {**self.env, "episode_steps": self.budget, **options.get("env", {})},
             }
@@ -251,6 +259,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add(f"--{name.replace('_', '-')}", name, type=int)
     add("--optimizer", "optimizer")
     add("--agent", "agent")
+    add("--device", "device")
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:

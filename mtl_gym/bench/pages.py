@@ -463,16 +463,42 @@ def _bench_tables(data: dict, link: str, summary: bool) -> str:
     return "\n\n".join(parts)
 
 
+def _capture(data: dict, link: str) -> str:
+    parts = []
+    for block in data["capture"]:
+        lines = [
+            f"`{block['suite']}` (`{block['objective']}`, budget {block['budget']}; static headroom "
+            f"{ci_cell(block['static_headroom'])}; agents: {block['agents']}). Paired test difference "
+            "from uniform in points [bootstrap 95% CI], the fraction of the static headroom it "
+            "captures, and the smallest and largest task share.",
+            "",
+            "| method | test | Δ vs uniform (paired) | captured | task shares |",
+            "|---|---|---|---|---|",
+        ]
+        for method, row in block["methods"].items():
+            captured = "–" if row["captured"] is None else f"{100 * row['captured']:.0f}%"
+            lines.append(
+                f"| `{method}` | {row['test']:.1f} | {ci_cell(row['paired'])} | {captured} | "
+                f"{row['smallest_share']:.2f}–{row['largest_share']:.2f} |"
+            )
+        lines += ["", f"From `{block['command']}`."]
+        parts.append("\n".join(lines))
+    commit = f" (commit {data['commit']})" if data.get("commit") else ""
+    return "\n\n".join(parts) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+
+
 TABLES = {
     "headroom": _headroom_full,
     "headroom-summary": _headroom_summary,
     "bench": lambda data, link: _bench_tables(data, link, summary=False),
     "bench-summary": lambda data, link: _bench_tables(data, link, summary=True),
+    "capture": _capture,
 }
 """The tables a marker may name: ``headroom`` (every column of the headroom table),
 ``headroom-summary`` (suite, objective, budget, uniform, the two headrooms; with the command and a
 link to the page), ``bench`` (a bench's table of every task) and ``bench-summary`` (method, lr,
-average and the paired difference from uniform)."""
+average and the paired difference from uniform) and ``capture`` (``benchmarks.headroom_capture``
+outputs: each method's paired difference, captured fraction of the static headroom and task shares)."""
 
 
 def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) -> str:
@@ -480,7 +506,7 @@ def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) ->
     Markdown file's folder ``markdown_dir``."""
     if table not in TABLES:
         raise ValueError(f"unknown results table {table!r}; known: {', '.join(TABLES)}")
-    needs = "headroom" if table.startswith("headroom") else "bench"
+    needs = "headroom" if table.startswith("headroom") else table if table == "capture" else "bench"
     if needs not in data:
         raise ValueError(f"{data_path} holds no {needs} results for the table {table!r}")
     page = (data_path.parent / data.get("page", "")).resolve()

@@ -6,7 +6,7 @@ table to ``transfer.md|csv|json`` (one column per held-out task, plus the averag
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -77,7 +77,7 @@ class AgentTrial:
         return Path(self.root) / self.key
 
     def params(self, config: BenchConfig) -> dict:
-        return {"held_out": self.held_out, "agent": asdict(config.agent_config())}
+        return {"held_out": self.held_out, "agent": config.agent_config().identity()}
 
     def run(self, config: BenchConfig) -> dict:
         suite = others(suite_of(config), self.held_out)

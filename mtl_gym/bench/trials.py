@@ -64,7 +64,7 @@ class Trial:
             config.budget,
             self.seed,
             model=ModelConfig.of(config.model),
-            trainer=TrainerConfig.of({**config.trainer, "lr": self.lr}),
+            trainer=TrainerConfig.of({"device": config.device, **config.trainer, "lr": self.lr}),
             env_config=config.env,
             optimizer=config.optimizer,
             agent=self.agent,

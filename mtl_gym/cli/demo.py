@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from .options import add_suite_options, add_threads_option, set_threads, suite_options
+from .options import (
+    add_device_option,
+    add_quiet_option,
+    add_suite_options,
+    add_threads_option,
+    checked_device,
+    progress_bar,
+    set_threads,
+    suite_options,
+)
 
 HELP = "train a small QLS agent on the synthetic suite and compare it with uniform and random"
 
@@ -30,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     add_threads_option(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_option(parser, "the agent, and every MTL model,")
+    add_quiet_option(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -43,6 +53,7 @@ def run(args: argparse.Namespace) -> None:
     for flag in ("timesteps", "budget", "seeds"):
         if getattr(args, flag) < 1:
             raise ValueError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+    device = checked_device(args) or "auto"
     set_threads(args)
     start = time.perf_counter()
     suite = load_suite(args.suite, args.data_dir, **suite_options(args))
@@ -53,11 +64,12 @@ def run(args: argparse.Namespace) -> None:
         env={"episode_steps": args.budget},
         timesteps=args.timesteps,
         seed=args.seed,
+        device=device,
     )
     print(
         f"1. Training a QLS agent for {args.timesteps} env steps on {len(suite)} {suite.name} tasks ({args.model} model)"
     )
-    record = train_agent(config, args.out, progress_bar=not args.quiet, suite=suite)
+    record = train_agent(config, args.out, progress_bar=progress_bar(args), suite=suite)
     print(f"   {record['wall_s']:.0f} s; agent, curves.csv and curves.png in {args.out}/")
     seeds = range(args.seed + 1, args.seed + 1 + args.seeds)
     print(
@@ -71,7 +83,16 @@ def run(args: argparse.Namespace) -> None:
     }
     results = {
         name: [
-            run_schedule(make(), suite, args.budget, seed, method=name, model=model, env_config=env_config)
+            run_schedule(
+                make(),
+                suite,
+                args.budget,
+                seed,
+                method=name,
+                model=model,
+                env_config=env_config,
+                trainer={"device": device},
+            )
             for seed in seeds
         ]
         for name, make in schedulers.items()

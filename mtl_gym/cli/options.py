@@ -54,6 +54,43 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_threads_option(parser)
 
 
+def add_device_option(
+    parser: argparse.ArgumentParser, trains: str = "the MTL model", default: str = "auto"
+) -> None:
+    parser.add_argument(
+        "--device",
+        default=None,
+        help=f"where {trains} trains: auto (CUDA when torch sees a GPU, else the CPU), cpu, cuda or cuda:N "
+        f"(default: {default})",
+    )
+
+
+def checked_device(args: argparse.Namespace) -> str | None:
+    """``--device`` checked now, before any data loads, as one line naming the flag and this
+    machine's devices; None when not given."""
+    if args.device is None:
+        return None
+    from ..training.device import check_device
+
+    try:
+        return check_device(args.device)
+    except ValueError as err:
+        raise ValueError(f"--device: {err}") from None
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (drawn on stderr when it is a terminal)"
+    )
+
+
+def progress_bar(args: argparse.Namespace) -> bool | None:
+    """The progress bar of a command: False under ``--quiet``, else None, which draws it only when
+    stderr is a terminal (tqdm's ``disable=None``), so that logs and scripts reading stderr get no
+    carriage-return updates, and stdout, with ``--json`` one JSON document, never gets it."""
+    return False if args.quiet else None
+
+
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads",

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .options import (
+    add_device_option,
     add_model_options,
+    add_quiet_option,
     add_run_options,
     add_suite_options,
+    checked_device,
     model_settings,
+    progress_bar,
     set_threads,
     suite_options,
 )
@@ -48,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     add_model_options(parser)
     add_run_options(parser)
+    add_device_option(parser)
+    add_quiet_option(parser)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -57,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
     from ..data import load_suite, suite_objective
     from ..env import EnvConfig
     from ..methods import METHODS, run_method
@@ -67,6 +76,10 @@ def run(args: argparse.Namespace) -> None:
     parsed = METHODS.parse(args.method, args.optimizer)  # a typo fails before the suite loads
     if args.budget < 1:
         raise ValueError(f"--budget must be at least 1, got {args.budget}")
+    device = checked_device(args)
+    trainer = TrainerConfig.of(
+        {**parse_assignments(args.trainer, "--trainer"), **({"device": device} if device else {})}
+    )
     agent = (
         agent_flag(args.agent, args.trust_agent, parsed.spec.name)
         if parsed.kind == "agent" and args.agent
@@ -76,18 +89,27 @@ def run(args: argparse.Namespace) -> None:
     suite = load_suite(args.suite, args.data_dir, **suite_options(args))
     env = {"objective": suite_objective(args.suite), **parse_assignments(args.env, "--env")}
     objective = EnvConfig.of(env).objective
-    result = run_method(
-        args.method,
-        suite,
-        args.budget,
-        args.seed,
-        model=ModelConfig.of(model_settings(args)),
-        trainer=TrainerConfig.of(parse_assignments(args.trainer, "--trainer")),
-        env_config=EnvConfig.of(env),
-        optimizer=args.optimizer,
-        agent=agent,
-        kd=(args.kd, args.kd_order) if args.kd else None,
-    )
+    show = progress_bar(args)
+    with tqdm(
+        total=args.budget,
+        desc=parsed.label,
+        unit="minibatch",
+        file=sys.stderr,
+        disable=None if show is None else not show,
+    ) as bar:
+        result = run_method(
+            args.method,
+            suite,
+            args.budget,
+            args.seed,
+            model=ModelConfig.of(model_settings(args)),
+            trainer=trainer,
+            env_config=EnvConfig.of(env),
+            optimizer=args.optimizer,
+            agent=agent,
+            kd=(args.kd, args.kd_order) if args.kd else None,
+            progress=lambda spent: bar.update(spent - bar.n),
+        )
     if objective != "mean":
         result.extra["objective"] = {
             "objective": objective,
@@ -98,10 +120,9 @@ def run(args: argparse.Namespace) -> None:
         print(result.to_json())
     if "non_finite" in result.extra:
         stop = result.extra["non_finite"]
-        lr = TrainerConfig.of(parse_assignments(args.trainer, "--trainer")).lr
         raise ValueError(
             f"training stopped after {stop['budget']} task-minibatches: task {stop['task']!r} had a "
-            f"non-finite loss ({stop['value']}); lower the learning rate (--trainer lr=..., now {lr:g})"
+            f"non-finite loss ({stop['value']}); lower the learning rate (--trainer lr=..., now {trainer.lr:g})"
         )
     if args.json:
         return

@@ -10,9 +10,13 @@ import json
 from pathlib import Path
 
 from .options import (
+    add_device_option,
     add_model_options,
+    add_quiet_option,
     add_run_options,
     add_suite_options,
+    checked_device,
+    progress_bar,
     set_threads,
     suite_options,
 )
@@ -29,6 +33,7 @@ FROM_CONFIG = (
     "learning_rate",
     "fast",
     "num_envs",
+    "device",
 )
 """Flags whose default comes from --config when it is given, else from TrainAgentConfig."""
 
@@ -94,7 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-budget", type=int, help="task-minibatches of each evaluation run (default: 200)"
     )
     add_run_options(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_option(parser, "the agent, with the env's MTL model,", default="auto, or --config's")
+    add_quiet_option(parser)
     # Defaults of the shared options name TrainAgentConfig's, which --config may replace.
     for action in parser._actions:
         if action.dest in FROM_CONFIG and action.default is not None:
@@ -149,9 +155,10 @@ def config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> None:
     from ..agents.qls import train_agent
 
+    checked_device(args)
     set_threads(args)
     config = config_from_args(args)
-    record = train_agent(config, args.out, progress_bar=not args.quiet)
+    record = train_agent(config, args.out, progress_bar=progress_bar(args))
     print(
         f"trained {config.algorithm} for {config.timesteps} env steps in {record['wall_s']:.1f} s; "
         f"wrote {args.out}/agent.zip, config.json, curves.csv, curves.png, progress.csv"

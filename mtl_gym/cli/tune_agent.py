@@ -9,9 +9,11 @@ import argparse
 import json
 
 from .options import (
+    add_device_option,
     add_model_options,
     add_run_options,
     add_suite_options,
+    checked_device,
     model_settings,
     set_threads,
     suite_options,
@@ -74,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "repeatable",
     )
     add_run_options(parser)
+    add_device_option(parser, "each trial's agent, with the env's MTL model,")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> None:
     from ..agents.tuning import TuneConfig, tune_agent
     from ..spec import parse_assignments
 
+    device = checked_device(args) or "auto"
     set_threads(args)
     env = parse_assignments(args.env, "--env")
     # Training episodes as long as the evaluation runs, unless set (the bench does the same).
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed,
         algorithm=args.algorithm,
         fast=not args.full,
+        device=device,
     )
     tune = TuneConfig(
         algorithm=args.algorithm,

@@ -168,6 +168,22 @@ VARIANTS = {
         "mean",
         "the synthetic suite with its small task cut to 24 train examples",
     ),
+    # The known answer of the scheduler agents (mtl_gym.agents.common.known_answer) and the demo's
+    # suite: every minibatch of the noise task is wasted, so the best schedule is (nearly) all target.
+    "synthetic-target-noise": _named_variant(
+        "synthetic",
+        {
+            "domains": (
+                {"name": "target", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.0},
+                {"name": "noise", "train_size": 1000, "difficulty": 0.3, "label_noise": 0.5},
+            ),
+            "dev_size": 200,
+            "test_size": 200,
+        },
+        {},
+        "target:target",
+        "a generated target task and an auxiliary of pure-noise labels (coin flips), scored on the target",
+    ),
 }
 SUITES.update(VARIANTS)
 

@@ -22,6 +22,7 @@ restores and swaps task losses for :class:`~mtl_gym.training.DistillationLoss`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from ..training import (
     TaskMetrics,
     TrainerConfig,
     evaluate,
+    resolve_device,
     supervised_loss,
 )
 from .config import EnvConfig
@@ -99,7 +101,7 @@ def predicts(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """``logits.argmax(-1) == labels`` (ties to the first maximum, as argmax), by comparisons:
     torch's argmax over a last dimension of a few classes is slow on the CPU."""
     gold = logits.gather(-1, labels.unsqueeze(-1))
-    before = torch.arange(logits.shape[-1]) < labels.unsqueeze(-1)
+    before = torch.arange(logits.shape[-1], device=logits.device) < labels.unsqueeze(-1)
     beaten = torch.where(before, logits >= gold, logits > gold)
     return ~beaten.any(-1)
 
@@ -296,7 +298,9 @@ class BatchedMTLEnv(VectorEnv):
     ``SAME_STEP`` (reset at once; the final observation and info are in ``info["final_obs"]`` and
     ``info["final_info"]``), the mode the SB3 adapter uses. ``rules`` builds each run's rules
     afresh at each of its resets (e.g. ``lambda: [AsyncKDRule("joint")]``); they mask, add tasks
-    and end episodes per run, as in the single env.
+    and end episodes per run, as in the single env. The feature table, every run's parameters and
+    the probe tensors live on ``trainer``'s device (:attr:`device`); observations, rewards and info
+    come back as NumPy arrays, as on the CPU.
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -331,6 +335,8 @@ class BatchedMTLEnv(VectorEnv):
         check_observe_tasks(self.config, len(source))  # before an encoder is trained for nothing
         self.encoder = model if isinstance(model, ModelConfig) else ModelConfig(**(model or {}))
         self.trainer_config = TrainerConfig.of(trainer)
+        self.device = resolve_device(self.trainer_config.device)
+        """Where the table, the runs' parameters and the batched computations are."""
         self.feature_config = (
             features if isinstance(features, FeatureConfig) else FeatureConfig(**(features or {}))
         )
@@ -356,20 +362,25 @@ class BatchedMTLEnv(VectorEnv):
 
     def _build_data(self) -> None:
         """The suite as tensors of feature-table rows: train splits padded to one width, the dev
-        splits concatenated, and the probe counts per task."""
-        config, tasks = self.config, list(self.suite)
-        self.table = self.features.table
+        splits concatenated, and the probe counts per task; built on the CPU, then moved to the
+        device once."""
+        config, tasks, device = self.config, list(self.suite), self.device
+        self.table = self.features.table.to(device)
         self.classes = [task.num_labels for task in tasks]
         self.max_classes = max(self.classes)
-        self.class_valid = torch.tensor([[c < n for c in range(self.max_classes)] for n in self.classes])
+        self.class_valid = torch.tensor(
+            [[c < n for c in range(self.max_classes)] for n in self.classes], device=device
+        )
+        self.class_counts = torch.tensor(self.classes, device=device)
         width = max(len(task.train) for task in tasks)
-        self.train_rows = torch.zeros(self.num_tasks, width, dtype=torch.long)
-        self.train_labels = torch.zeros(self.num_tasks, width, dtype=torch.long)
+        train_rows = torch.zeros(self.num_tasks, width, dtype=torch.long)
+        train_labels = torch.zeros(self.num_tasks, width, dtype=torch.long)
         for t, task in enumerate(tasks):
-            self.train_rows[t, : len(task.train)] = task.train.tokens[:, 0]
-            self.train_labels[t, : len(task.train)] = task.train.labels
-        self.dev_rows = [task.dev.tokens[:, 0] for task in tasks]
-        self.dev_labels = [task.dev.labels for task in tasks]
+            train_rows[t, : len(task.train)] = task.train.tokens[:, 0]
+            train_labels[t, : len(task.train)] = task.train.labels
+        self.train_rows, self.train_labels = train_rows.to(device), train_labels.to(device)
+        self.dev_rows = [task.dev.tokens[:, 0].to(device) for task in tasks]
+        self.dev_labels = [task.dev.labels.to(device) for task in tasks]
         self.dev_features = self.table[torch.cat(self.dev_rows)]
         bounds = np.cumsum([0] + [len(task.dev) for task in tasks])
         self.dev_slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
@@ -382,32 +393,33 @@ class BatchedMTLEnv(VectorEnv):
             self.reward_counts = [min(config.reward_samples, len(task.dev)) for task in tasks]
 
         def valid(counts: list[int]) -> torch.Tensor:
-            return torch.arange(max(counts)).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)
+            return (torch.arange(max(counts)).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)).to(device)
 
         self.hard_valid, self.reward_valid = valid(self.hard_counts), valid(self.reward_counts)
 
     def _build_state(self) -> None:
         n, k, c = self.num_envs, self.num_tasks, self.max_classes
         d, h = self.features.dim, self.hidden_dim
+        zeros = functools.partial(torch.zeros, device=self.device)
         self.params = {
-            "shared_weight": torch.zeros(n, d, h),
-            "shared_bias": torch.zeros(n, h),
-            "head_weight": torch.zeros(n, k, h, c),
-            "head_bias": torch.zeros(n, k, c),
+            "shared_weight": zeros(n, d, h),
+            "shared_bias": zeros(n, h),
+            "head_weight": zeros(n, k, h, c),
+            "head_bias": zeros(n, k, c),
         }
         """Every run's parameters, stacked; weights stored input-major (x @ W)."""
         self.moments = {name: (torch.zeros_like(p), torch.zeros_like(p)) for name, p in self.params.items()}
-        self.shared_steps = torch.zeros(n, dtype=torch.float64)
-        self.head_steps = torch.zeros(n, k, dtype=torch.float64)
+        self.shared_steps = zeros(n, dtype=torch.float64)
+        self.head_steps = zeros(n, k, dtype=torch.float64)
         self.steps = np.zeros(n, dtype=np.int64)
         self.minibatches = np.zeros((n, k), dtype=np.int64)
         self.last_chosen = np.zeros((n, k), dtype=np.int64)
         """The decision at which each run last chose each task (0: not since reset)."""
         self.samples = np.zeros((n, k), dtype=np.int64)
-        self.hard_rows = torch.zeros(n, k, self.hard_valid.shape[1], dtype=torch.long)
-        self.reward_rows = torch.zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
-        self.reward_labels = torch.zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
-        self.probe_features = torch.zeros(n, k * (self.hard_rows.shape[2] + self.reward_rows.shape[2]), d)
+        self.hard_rows = zeros(n, k, self.hard_valid.shape[1], dtype=torch.long)
+        self.reward_rows = zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
+        self.reward_labels = zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
+        self.probe_features = zeros(n, k * (self.hard_rows.shape[2] + self.reward_rows.shape[2]), d)
         """Each run's hard then reward samples' features, gathered when they change (at reset and
         refresh), not at every step."""
         self.dev_loss = np.full((n, k), np.nan)
@@ -482,10 +494,10 @@ class BatchedMTLEnv(VectorEnv):
             ]
             if config.reward_set != "hard":
                 for t in range(self.num_tasks):
-                    positions = draw_reward_index(rng, len(self.dev_rows[t]), config)
+                    positions = draw_reward_index(rng, len(self.dev_rows[t]), config).to(self.device)
                     self.reward_rows[i, t, : len(positions)] = self.dev_rows[t][positions]
                     self.reward_labels[i, t, : len(positions)] = self.dev_labels[t][positions]
-        index = torch.from_numpy(runs)
+        index = torch.from_numpy(runs).to(self.device)
         for first, second in self.moments.values():
             first[index] = 0.0
             second[index] = 0.0
@@ -520,7 +532,7 @@ class BatchedMTLEnv(VectorEnv):
         the next call), for rules that evaluate or label with it."""
         if self._scratch is None:
             with torch.random.fork_rng(devices=[]):
-                self._scratch = self.model_factory(self.suite)
+                self._scratch = self.model_factory(self.suite).to(self.device)
         self._load_model(run, self._scratch, into_model=True)
         return self._scratch
 
@@ -543,7 +555,8 @@ class BatchedMTLEnv(VectorEnv):
         self.shared_steps[run], self.head_steps[run] = state["shared_steps"], state["head_steps"]
 
     def _load_model(self, i: int, model: torch.nn.Module, into_model: bool = False) -> None:
-        """Copy ``model``'s parameters into run ``i`` (or, ``into_model``, run ``i``'s into ``model``)."""
+        """Copy ``model``'s parameters into run ``i`` (or, ``into_model``, run ``i``'s into ``model``);
+        ``copy_`` crosses devices, so a model built on the CPU fills a run on the GPU."""
         pairs = [
             (model.shared.weight.T, self.params["shared_weight"][i]),
             (model.shared.bias, self.params["shared_bias"][i]),
@@ -719,14 +732,14 @@ class BatchedMTLEnv(VectorEnv):
         labels at T = 1, or the teacher's probabilities where a rule made the task's loss a
         :class:`DistillationLoss`."""
         targets = F.one_hot(labels, self.max_classes).to(self.table.dtype)
-        temperatures = torch.ones(len(runs))
+        temperatures = torch.ones(len(runs), device=self.device)
         if self.rules_factory is None:
             return targets, temperatures
         for e, (i, t) in enumerate(zip(runs.tolist(), tasks.tolist(), strict=True)):
             loss = self.views[i].trainer.loss_functions[t]
             if isinstance(loss, DistillationLoss):
                 teacher = loss.teacher[positions[e]]
-                targets[e, :, : teacher.shape[-1]] = teacher
+                targets[e, :, : teacher.shape[-1]] = teacher.to(self.device)
                 temperatures[e] = loss.temperature
             elif loss is not supervised_loss:
                 raise TypeError(f"run {i}: the batched env trains task losses it knows, not {loss!r}")
@@ -740,10 +753,14 @@ class BatchedMTLEnv(VectorEnv):
         ``Trainer.step``: losses (cross-entropy, or KD to soft targets), gradients by hand, Adam
         on the shared layer and the heads trained. Runs with a non-finite loss are left untouched
         and returned with their first such entry's task and value."""
+        # Minibatch positions, sizes and the run and task indices stay on the CPU (the samplers and
+        # the NumPy bookkeeping use them); the arithmetic is on the device.
+        device = self.device
         index = [self._samplers[i][t].next_index() for i, t in zip(runs, tasks, strict=True)]
         sizes = torch.tensor([len(chosen) for chosen in index])
         positions = torch.nn.utils.rnn.pad_sequence(index, batch_first=True)
-        valid = torch.arange(positions.shape[1]).unsqueeze(0) < sizes.unsqueeze(1)
+        batch_sizes = sizes.to(device)
+        valid = torch.arange(positions.shape[1], device=device).unsqueeze(0) < batch_sizes.unsqueeze(1)
         task_index, run_index = torch.from_numpy(tasks), torch.from_numpy(runs)
         rows = self.train_rows[task_index.unsqueeze(1), positions]
         labels = self.train_labels[task_index.unsqueeze(1), positions]
@@ -757,12 +774,12 @@ class BatchedMTLEnv(VectorEnv):
         before = torch.baddbmm(bias.unsqueeze(1), inputs, weight)
         hidden = torch.relu(before)
         logits = self._mask_classes(torch.baddbmm(head_bias.unsqueeze(1), hidden, head_weight), task_index)
-        scale = valid.to(self.table.dtype) / sizes.unsqueeze(1)
+        scale = valid.to(self.table.dtype) / batch_sizes.unsqueeze(1)
         soft = temperatures.ne(1.0).any()
         log_p = log_softmax(logits / temperatures.view(-1, 1, 1) if soft else logits)
-        per_example = -torch.where(targets > 0, targets * log_p, torch.zeros(())).sum(-1)
+        per_example = -torch.where(targets > 0, targets * log_p, targets.new_zeros(())).sum(-1)
         losses = (per_example * scale).sum(1) * temperatures**2
-        finite = torch.isfinite(losses).numpy()
+        finite = torch.isfinite(losses).cpu().numpy()
         failed: dict[int, dict] = {}
         for e in np.flatnonzero(~finite):
             failed.setdefault(
@@ -771,7 +788,7 @@ class BatchedMTLEnv(VectorEnv):
         # d loss / d logits: (softmax(logits / T) - targets) x T / batch size, times the loss weight.
         factor = scale * temperatures.unsqueeze(1)
         if weights is not None:
-            factor = factor * torch.from_numpy(weights).to(self.table.dtype).unsqueeze(1)
+            factor = factor * torch.from_numpy(weights).to(device, self.table.dtype).unsqueeze(1)
         grad_logits = torch.nan_to_num((log_p.exp() - targets) * factor.unsqueeze(-1))
         grad_head_weight = hidden.transpose(1, 2) @ grad_logits
         grad_head_bias = grad_logits.sum(1)
@@ -781,18 +798,21 @@ class BatchedMTLEnv(VectorEnv):
         keep = torch.from_numpy(np.array([int(i) not in failed for i in runs], dtype=bool))
         if not keep.all():
             run_index, task_index, sizes = run_index[keep], task_index[keep], sizes[keep]
-            grad_weight, grad_bias = grad_weight[keep], grad_bias[keep]
-            grad_head_weight, grad_head_bias = grad_head_weight[keep], grad_head_bias[keep]
+            kept = keep.to(device)
+            grad_weight, grad_bias = grad_weight[kept], grad_bias[kept]
+            grad_head_weight, grad_head_bias = grad_head_weight[kept], grad_head_bias[kept]
         if one_each and keep.all():
             shared: slice | torch.Tensor = slice(None)  # update the stacked tensors in place, through views
         else:
             shared = run_index.unique()
             if not one_each:  # sum each run's entries' gradients
-                position = torch.searchsorted(shared, run_index)
-                grad_weight = torch.zeros(len(shared), *grad_weight.shape[1:]).index_add_(
+                position = torch.searchsorted(shared, run_index).to(device)
+                grad_weight = grad_weight.new_zeros(len(shared), *grad_weight.shape[1:]).index_add_(
                     0, position, grad_weight
                 )
-                grad_bias = torch.zeros(len(shared), *grad_bias.shape[1:]).index_add_(0, position, grad_bias)
+                grad_bias = grad_bias.new_zeros(len(shared), *grad_bias.shape[1:]).index_add_(
+                    0, position, grad_bias
+                )
         lr = self.trainer_config.lr
         self.shared_steps[shared] += 1
         steps = self.shared_steps[shared]
@@ -838,7 +858,7 @@ class BatchedMTLEnv(VectorEnv):
                 if self.config.reward_set == "hard":
                     self.reward_rows[chunk, t, : self.hard_counts[t]] = self.dev_rows[t][chosen]
                     self.reward_labels[chunk, t, : self.hard_counts[t]] = self.dev_labels[t][chosen]
-        index = torch.from_numpy(np.asarray(runs))
+        index = torch.from_numpy(np.asarray(runs)).to(self.device)
         rows = torch.cat([self.hard_rows[index], self.reward_rows[index]], dim=2).reshape(len(runs), -1)
         self.probe_features[index] = F.embedding(rows, self.table)
 
@@ -911,9 +931,9 @@ class BatchedMTLEnv(VectorEnv):
         logits = logits + head_bias.unsqueeze(2)
         logits = self._mask_classes(logits, slice(None) if tasks is None else tasks)
         hard, reward = logits[:, :, :hard_width], logits[:, :, hard_width:]
-        values = torch.zeros(hard.shape[:-1])
+        values = hard.new_zeros(hard.shape[:-1])
         probabilities = log_softmax(hard).exp()
-        classes = per_task(torch.tensor(self.classes)).expand(count, measured)
+        classes = per_task(self.class_counts).expand(count, measured)
         for c in sorted(set(self.classes)):
             where = classes == c
             values[where] = uncertainty(probabilities[where][..., :c], self.config.uncertainty)
@@ -927,7 +947,9 @@ class BatchedMTLEnv(VectorEnv):
         accuracies = correct / reward_valid.sum(-1)
         columns = np.broadcast_to(np.arange(k), (count, k)) if tasks is None else tasks.numpy()
         at = (runs[:, None], columns)
-        self.observations[runs[:, None, None], columns[..., None] * bins + np.arange(bins)] = found.numpy()
-        self.dev_loss[at] = losses.double().numpy()
-        self.dev_accuracy[at] = accuracies.double().numpy()
+        self.observations[runs[:, None, None], columns[..., None] * bins + np.arange(bins)] = (
+            found.cpu().numpy()
+        )
+        self.dev_loss[at] = losses.cpu().double().numpy()
+        self.dev_accuracy[at] = accuracies.cpu().double().numpy()
         self.measured_at[at] = self.decisions[runs][:, None]

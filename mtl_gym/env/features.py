@@ -118,13 +118,15 @@ def train_encoder(suite: TaskSuite, encoder: ModelConfig, trainer: TrainerConfig
 
 
 def encode_split(model: nn.Module, split: Split, batch_size: int) -> torch.Tensor:
-    """Pooled encoder features ``[N, D]`` of every example of ``split``, in split order."""
+    """Pooled encoder features ``[N, D]`` of every example of ``split``, in split order, on the CPU
+    whatever device the encoder is on, so that the cache file loads on any machine."""
+    device = next(model.parameters()).device
     outputs = []
     with torch.inference_mode():
         for index in torch.arange(len(split)).split(batch_size):
             batch = split.batch(index)
-            features = model.encode(batch.tokens, batch.lengths)
-            outputs.append(getattr(features, "pooled", features).float())
+            features = model.encode(batch.tokens.to(device), batch.lengths.to(device))
+            outputs.append(getattr(features, "pooled", features).float().cpu())
     return torch.cat(outputs)
 
 
@@ -149,13 +151,14 @@ def frozen_features(
     config: FeatureConfig = FeatureConfig(),
     cache_dir: str | Path | None = None,
 ) -> FrozenFeatures:
-    """Features of every example of ``suite`` under an encoder trained on it, cached on disk under
-    the reference cache's folder and keyed like the references, plus the suite's content."""
+    """Features of every example of ``suite`` under an encoder trained on it (on ``trainer.device``),
+    cached on disk under the reference cache's folder and keyed like the references, plus the suite's
+    content. The table is returned on the CPU; whoever trains on it moves it."""
     check_classification(suite)
     key = features_key(suite, encoder, trainer, config)
     path = Path(cache_dir or default_cache_dir()) / f"features-{suite.name}-{key}.pt"
     if path.is_file():
-        record = torch.load(path)
+        record = torch.load(path, map_location="cpu")
     else:
         model = train_encoder(suite, encoder, trainer, config)
         model.eval()

@@ -201,7 +201,7 @@ class ProbeSet:
                         rows = (
                             features
                             if part.rows_in_chunk is None
-                            else take_rows(features, part.rows_in_chunk)
+                            else take_rows(features, part.rows_in_chunk.to(device))
                         )
                         logits = model.head(part.task, rows).cpu()
                         if logits.dim() == 3:

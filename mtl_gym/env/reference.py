@@ -42,11 +42,15 @@ def data_digest(suite: TaskSuite) -> str:
 def cache_key(
     suite: TaskSuite, model_factory: ModelFactory, config: TrainerConfig, budget: int, seed: int
 ) -> str:
+    """The key of a cached result. The trainer's ``device`` is left out: a cache computed on a GPU
+    serves a CPU run and back (files hold CPU tensors or plain numbers), and keys written before
+    the setting existed still match."""
+    trainer = {key: value for key, value in config.to_dict().items() if key != "device"}
     described = {
         "suite": suite.summary(),
         "data": data_digest(suite),
         "model": repr(model_factory),
-        "trainer": config.to_dict(),
+        "trainer": trainer,
         "budget": budget,
         "seed": seed,
     }

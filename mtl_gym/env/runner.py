@@ -43,11 +43,13 @@ def run_schedule(
     evaluations: int = 10,
     after_training: Callable[[Trainer], None] | None = None,
     recorder: RunRecorder | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Train a fresh model (seeded by ``seed``) until ``budget`` task-minibatches are spent or a
     rule ends the episode, evaluating the full dev split ``evaluations`` times along the way (or
     as ``recorder`` says). ``after_training`` gets the trainer with the final model, e.g. to keep
-    or probe its encoder. A non-finite training loss ends the run early: the result's
+    or probe its encoder; ``progress`` gets the task-minibatches spent after every env step (a
+    progress bar). A non-finite training loss ends the run early: the result's
     ``extra["non_finite"]`` says which task, its loss and the budget spent, and ``diverged`` is set."""
     recorder = recorder or RunRecorder(suite, budget, evaluations)
     config = EnvConfig.of(env_config)
@@ -65,6 +67,8 @@ def run_schedule(
         observation, _, terminated, truncated, info = env.step(action)
         actions.append(int(action))
         recorder.after_step(env.trainer)
+        if progress is not None:
+            progress(env.trainer.budget.total)
         if "nan_loss" in info:
             # Stopped, not raised: the result records where (task, value, budget) and the metrics so far.
             non_finite = {**info["nan_loss"], "budget": env.trainer.budget.total}

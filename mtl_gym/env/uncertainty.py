@@ -44,5 +44,6 @@ def histograms(values: torch.Tensor, bins: int, valid: torch.Tensor | None = Non
     scaled = values.float().clamp(0.0, 1.0) * bins
     index = scaled.long().clamp_(max=bins - 1)
     weights = torch.ones_like(scaled) if valid is None else valid.expand_as(scaled).float()
-    counts = torch.zeros(*values.shape[:-1], bins, dtype=weights.dtype).scatter_add_(-1, index, weights)
+    counts = torch.zeros(*values.shape[:-1], bins, dtype=weights.dtype, device=values.device)
+    counts.scatter_add_(-1, index, weights)
     return counts / counts.sum(-1, keepdim=True)

@@ -33,6 +33,7 @@ def run_method(
     kd: tuple[str, str | None] | None = None,
     evaluations: int = 10,
     after_training: Callable[[Trainer], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Train a fresh model under the spec ``method`` (``NAME[:ARGS][+OPTIMIZER[:ARGS]]``, see
     ``mtl-gym methods``) for ``budget`` task-minibatches. ``optimizer`` applies when the spec has no
@@ -41,12 +42,13 @@ def run_method(
     order) adds the Async-KD rules to a scheduler (built with the same model, trainer and optimizer,
     so the ``easy`` pre-run matches). Under ``adatask`` and ``adam-rau`` the result's
     ``extra["dominance"]`` holds the rAU report of the dense shared parameters. ``after_training``
-    gets the trainer with the final model."""
+    gets the trainer with the final model; ``progress`` the task-minibatches spent after every step
+    (``mtl-gym run``'s bar)."""
     parsed = METHODS.parse(method, optimizer)
     trainer = TrainerConfig.of(trainer)
     factory, backward = parsed.optimizer.install(trainer.lr)
     options = {"model": model, "trainer": trainer, "optimizer": factory, "backward": backward}
-    common = {"evaluations": evaluations, "after_training": after_training}
+    common = {"evaluations": evaluations, "after_training": after_training, "progress": progress}
     if parsed.kind == "joint":
         if rules or kd:
             raise ValueError(

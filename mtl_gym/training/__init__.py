@@ -1,6 +1,7 @@
 """Training: the single trainer, its optimizers, losses and the one evaluation path."""
 
 from .chunks import chunk_f1, chunks
+from .device import available_devices, check_device, resolve_device
 from .evaluation import TaskMetrics, evaluate, evaluate_task, split_logits
 from .losses import DistillationLoss, example_losses, task_loss
 from .optim import EMBEDDING_UPDATES, CombinedOptimizer, OptimizerFactory, adam, build_optimizer
@@ -44,15 +45,18 @@ __all__ = [
     "TransferConfig",
     "TransferResult",
     "adam",
+    "available_devices",
     "build_optimizer",
     "build_trainer",
     "first_model_seed",
     "chunk_f1",
     "chunks",
+    "check_device",
     "cross_validate_head",
     "evaluate",
     "evaluate_task",
     "example_losses",
+    "resolve_device",
     "seed_everything",
     "supervised_loss",
     "split_logits",

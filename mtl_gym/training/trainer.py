@@ -21,6 +21,7 @@ from torch import nn
 from ..data import Batch, TaskSuite
 from ..models import check_model, shared_parameters
 from ..spec import Settings
+from .device import check_device, resolve_device
 from .evaluation import TaskMetrics, evaluate
 from .losses import task_loss
 from .optim import OptimizerFactory, adam, build_optimizer
@@ -48,6 +49,16 @@ class TrainerConfig(Settings):
     """Examples per forward pass during evaluation (64 was the fastest for the LSTM on 2 CPU cores)."""
     seed: int = 0
     """Seeds minibatch sampling (model init is seeded by whoever builds the model)."""
+    device: str = "auto"
+    """Where the model trains: ``auto`` (CUDA when torch sees a GPU, else the CPU), ``cpu``, ``cuda``
+    or ``cuda:N``. The trainer moves the model there; the model is still built (and seeded) on the
+    CPU, so a run starts from the same weights on every device. Not part of the disk caches' keys."""
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "device", check_device(self.device))
+        except ValueError as err:
+            raise ValueError(f"TrainerConfig.device: {err}") from None
 
 
 @dataclass
@@ -122,7 +133,7 @@ def supervised_loss(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
 
 
 class Trainer:
-    """Trains ``model`` on ``suite`` one step at a time."""
+    """Trains ``model`` on ``suite`` one step at a time, on ``config.device`` (the model is moved there)."""
 
     def __init__(
         self,
@@ -133,7 +144,8 @@ class Trainer:
         backward: Backward = weighted_sum_backward,
     ):
         check_model(model, len(suite))
-        self.model = model
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)  # before the optimizer, whose state follows the parameters
         self.suite = suite
         self.config = config
         self.backward = backward
@@ -146,7 +158,6 @@ class Trainer:
         ]
         self.budget = Budget([0] * len(suite), [0] * len(suite))
         self.loss_functions: list[LossFunction] = [supervised_loss] * len(suite)
-        self.device = next(model.parameters()).device
         self.last_step: StepResult | None = None
         """The latest step's tasks and losses (for :class:`~mtl_gym.training.runs.RunRecorder`)."""
 
@@ -206,6 +217,8 @@ class Trainer:
         which keeps the budget spent and the samplers where they are."""
         saved = (self.snapshot(), copy.deepcopy(self.samplers), copy.deepcopy(self.budget))
         last_step, rng_state = self.last_step, torch.get_rng_state()
+        # On a GPU, dropout draws from the GPU's generator: it is rewound too.
+        cuda_state = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
         try:
             yield self
         finally:
@@ -213,6 +226,8 @@ class Trainer:
             self.samplers, self.budget = saved[1], saved[2]
             self.last_step = last_step
             torch.set_rng_state(rng_state)
+            if cuda_state is not None:
+                torch.cuda.set_rng_state(cuda_state, self.device)
 
     def _check_task(self, task_index: int) -> None:
         if not isinstance(task_index, int | np.integer) or not 0 <= task_index < len(self.suite):
