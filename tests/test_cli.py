@@ -61,12 +61,18 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     rows = {
-        line.split()[0]: line.split()
+        line[:22].strip(): line[22:].split()
         for line in out.splitlines()
-        if line.startswith(("qls", "uniform", "random"))
+        if line.startswith(("qls", "uniform", "best"))
     }
-    assert set(rows) == {"qls", "uniform", "random"}
-    assert "[3, 3, 3, 3]" in " ".join(rows["uniform"])
+    assert set(rows) == {"qls (greedy)", "qls (softmax)", "uniform", "best static mixture"}
+    # Uniform is the reference of the paired column, and shares its budget evenly.
+    assert rows["uniform"][1:4] == ["+0.0", "[+0.0,", "+0.0]"] and rows["uniform"][-3:] == [
+        "0.50,",
+        "noise",
+        "0.50",
+    ]
+    assert rows["best static mixture"][4] == "100%"
     assert {"agent.zip", "curves.csv", "curves.png", "config.json"} <= {p.name for p in tmp_path.iterdir()}
 
 

@@ -11,9 +11,15 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from mtl_gym.agents import QLS, QLSScheduler
 from mtl_gym.agents.common.buffers import MaskableReplayBufferSamples
-from mtl_gym.agents.common.known_answer import SCORED_STATES, MaskedContextualBandit, optimal_states
+from mtl_gym.agents.common.known_answer import (
+    SCORED_STATES,
+    MaskedContextualBandit,
+    noise_share,
+    noise_training,
+    optimal_states,
+)
 from mtl_gym.agents.common.serialization import save_agent
-from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy
+from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy, train_agent
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
 
 BEST = [2, 0, 3, 1]
@@ -233,3 +239,12 @@ def test_learns_the_known_answer_bandit_at_its_defaults(seed):
     agent = QLS("MlpPolicy", MaskedContextualBandit(), seed=seed)
     agent.learn(4000)
     assert optimal_states(agent) == len(SCORED_STATES)
+
+
+def test_gives_a_pure_noise_task_at_most_a_tenth_of_the_budget(tmp_path):
+    """Issue 21's second check: trained on the fast env of a target + pure-noise suite at the agent
+    defaults, the agent deployed greedily (the QLS paper's deployment) spends at most 10% of the
+    budget on the noise. The default softmax gives it 0.46 (0.44 is its floor on two tasks; see
+    ``benchmarks/known_answer.py``), so this checks what the agent learned, not that default."""
+    train_agent(noise_training(seed=0), tmp_path, progress_bar=False)
+    assert noise_share(tmp_path / "agent.zip", {"policy": "greedy"}) <= 0.10
