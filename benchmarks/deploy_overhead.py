@@ -43,9 +43,11 @@ OBSERVATIONS = {
     "every-4": {"observe_every": 4},
     "every-16": {"observe_every": 16},
     "every-16-refresh-800": {"observe_every": 16, "refresh_every": 800},
-    "tasks-1-every-4-refresh-800": {"observe_tasks": 1, "observe_every": 4, "refresh_every": 800},
 }
-DEPLOYMENT = "every-16-refresh-800"
+"""Observation settings of the QLS runs. ``refresh_every`` (the full dev pass that re-selects the
+hard samples) is an observation setting of the agent, so the last one deploys only agents trained
+with it; ``observe_every`` can change at deployment."""
+DEPLOYMENT = "every-16"
 """The setting behind preset_ratio and cnn_ratio."""
 
 
