@@ -169,7 +169,7 @@ def test_bench_accepts_device_cpu_and_resumes_on_another_device(tmp_path, capsys
 @pytest.mark.slow
 def test_demo_accepts_device_cpu(tmp_path, capsys):
     main([*COMMANDS["demo"], "--device", "cpu", "--quiet", "--out", str(tmp_path)])
-    assert "mean test accuracy" in capsys.readouterr().out
+    assert "test score in points" in capsys.readouterr().out
     assert json.loads((tmp_path / "config.json").read_text())["config"]["device"] == "cpu"
 
 

@@ -13,10 +13,12 @@ import pytest
 from gymnasium import spaces
 
 from mtl_gym.agents import QLS, QLSScheduler
+from mtl_gym.agents.common.contract import DEPLOYED_OBSERVE_EVERY, agent_env_config
 from mtl_gym.agents.common.masking import masked_argmax, standardized_softmax
 from mtl_gym.agents.common.serialization import load_agent
 from mtl_gym.agents.qls import BoltzmannGumbel, TrainAgentConfig, train_agent
 from mtl_gym.cli import main
+from mtl_gym.env import EnvConfig
 from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
 from mtl_gym.spec import SpecError
@@ -217,3 +219,12 @@ def test_unset_deployment_settings_come_from_the_agents_config(trained, small_su
     (tuned / "config.json").write_text(json.dumps(record))
     with pytest.raises(ValueError, match="temperature must be positive, got -1"):
         actions("qls", tuned)
+
+
+def test_a_deployed_agent_probes_every_few_steps_unless_told():
+    """The deployment's observe_every fills in only where the caller left it unset; 1 keeps the
+    paper's probe pass at every step."""
+    assert agent_env_config(None).observe_every == DEPLOYED_OBSERVE_EVERY > 1
+    assert agent_env_config(None, {"observe_every": 1}).observe_every == 1
+    assert agent_env_config(None, {"observe_every": 4}).observe_every == 4
+    assert EnvConfig().observe_every is None and EnvConfig().probe_every == 1

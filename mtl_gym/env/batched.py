@@ -875,7 +875,7 @@ class BatchedMTLEnv(VectorEnv):
             self.dev_accuracy[runs] = np.nan
             return
         config, runs = self.config, np.asarray(runs)
-        due = runs[probe_due(self.decisions[runs], config.observe_every)]
+        due = runs[probe_due(self.decisions[runs], config.probe_every)]
         subset = (
             config.observe_tasks if config.observe_tasks and config.observe_tasks < self.num_tasks else None
         )
@@ -884,7 +884,7 @@ class BatchedMTLEnv(VectorEnv):
         else:
             first = self.decisions[due] == 0  # reset measures every task
             self._measure(due[first], None)
-            turns = rotation(self.decisions[due[~first]], config.observe_every, subset, self.num_tasks)
+            turns = rotation(self.decisions[due[~first]], config.probe_every, subset, self.num_tasks)
             self._measure(due[~first], torch.from_numpy(turns))
         fresh = np.isnan(self.reset_loss[runs, 0])  # the first observation since reset
         self.reset_loss[runs[fresh]] = self.dev_loss[runs[fresh]]

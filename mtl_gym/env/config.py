@@ -64,13 +64,14 @@ class EnvConfig(Settings):
     in [0, inf)), ``elapsed`` (1: fraction of the episode elapsed, in [0, 1]) and ``age`` (K: env
     steps a since the task's histogram was measured, as a / (a + K), in [0, 1); all 0 unless
     observe_every or observe_tasks skips measurements). Empty: the paper's observation."""
-    observe_every: int = 1
+    observe_every: int | None = None
     """k, env steps between probe passes (the forward pass over the hard and reward samples): a
     pass at decisions 0, k, 2k, ... only. In between, the histograms, the ``loss`` feature, the
     reward and info's dev_loss and dev_accuracy are the last measured ones (the reward is the
     reward setting applied to the last measured losses: under ``loss-decrease`` 0 in between, the
     whole fall at the next pass) and info's ``dev_age`` says how many env steps old they are; the
-    other features are recomputed every step. 1: measure every step, the paper's env."""
+    other features are recomputed every step. None or 1: measure every step, the paper's env; an
+    agent's deployment (``mtl_gym.agents.common.contract.DEPLOYED_OBSERVE_EVERY``) fills None in."""
     observe_tasks: int | None = None
     """m, tasks measured per probe pass (at most K): reset measures every task, each later pass the
     next m in turn (tasks 0..m-1, then m..2m-1, modulo K); the others keep their last histogram,
@@ -108,10 +109,11 @@ class EnvConfig(Settings):
             "reward_samples",
             "episode_steps",
             "steps_per_action",
-            "observe_every",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.observe_every is not None and self.observe_every < 1:
+            raise ValueError(f"EnvConfig.observe_every must be at least 1, got {self.observe_every}")
         if self.observe_tasks is not None and self.observe_tasks < 1:
             raise ValueError(
                 f"EnvConfig.observe_tasks must be at least 1 (or None for every task), got {self.observe_tasks}"
@@ -145,9 +147,14 @@ class EnvConfig(Settings):
             object.__setattr__(self, "reference", tuple(self.reference))
 
     @property
+    def probe_every(self) -> int:
+        """k of ``observe_every``, 1 when unset."""
+        return self.observe_every or 1
+
+    @property
     def amortised(self) -> bool:
         """Whether probe passes skip env steps or tasks, so that some measurements are stale."""
-        return self.observe_every > 1 or self.observe_tasks is not None
+        return self.probe_every > 1 or self.observe_tasks is not None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -266,7 +266,7 @@ class MTLSchedulingEnv(gym.Env):
             self._last_observation = np.zeros(self.observation_space.shape, dtype=np.float32)
             return self._last_observation, {"loss": nothing, "accuracy": nothing}
         config = self.config
-        tasks = measured_tasks(self.decisions, config.observe_every, config.observe_tasks, self.num_tasks)
+        tasks = measured_tasks(self.decisions, config.probe_every, config.observe_tasks, self.num_tasks)
         if len(tasks):
             self._measure(tasks)
         if self._reset_losses is None:
