@@ -159,6 +159,15 @@ def study_states(out) -> dict[int, tuple[str, float | None]]:
     return {t.number: (t.state.name, t.value) for t in load_study(out).get_trials(deepcopy=False)}
 
 
+def started_trials(out):
+    """The study's trials so far; none while the tuner has yet to create the database or the study
+    in it (the file exists a moment before the study's record does)."""
+    try:
+        return load_study(out).get_trials() if (out / "study.db").exists() else []
+    except KeyError:
+        return []
+
+
 @pytest.mark.slow
 def test_tune_agent_resumes_after_a_kill_and_its_best_config_trains(tmp_path, capsys):
     out = tmp_path / "tune"
@@ -169,7 +178,7 @@ def test_tune_agent_resumes_after_a_kill_and_its_best_config_trains(tmp_path, ca
         while True:
             assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
             assert time.monotonic() < deadline, "the tuner finished no trial in time"
-            trials = load_study(out).get_trials() if (out / "study.db").exists() else []
+            trials = started_trials(out)
             finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
             if finished and any(t.state.name == "RUNNING" and t.params for t in trials):
                 break  # killed inside a trial that has sampled its parameters
