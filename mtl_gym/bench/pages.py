@@ -105,20 +105,32 @@ def _flags(config: Any, dict_flags: dict[str, str], default_model: dict) -> list
     return argv
 
 
-def command_flags(config: Any, dict_flags: dict[str, str], default_model: dict) -> list[str]:
-    """The flags of a settings command (``bench``, ``headroom``) that give ``config``: each field
-    that differs from its class's default, dict fields as repeated ``FLAG KEY=VALUE``, the model as
-    ``--model NAME --model-option KEY=VALUE``."""
-    return _flags(config, dict_flags, default_model)
+def settings_command(
+    command: str,
+    config: Any,
+    folder: str | Path,
+    dict_flags: dict[str, str],
+    add_arguments: Callable[[Any], None],
+    config_from_args: Callable[[Any], Any],
+) -> str:
+    """The ``mtl-gym COMMAND`` line that runs (or resumes) ``config`` in ``folder``: its settings as
+    flags, checked by parsing them back with the command's own parser; a config the flags cannot
+    express is given as the folder's own ``config.json``."""
+    import argparse
+
+    flags = [*_flags(config, dict_flags, type(config)().model), "--out", str(folder)]
+    parser = argparse.ArgumentParser(prog=f"mtl-gym {command}", exit_on_error=False)
+    add_arguments(parser)
+    try:
+        same = config_from_args(parser.parse_args(flags)) == config
+    except (SystemExit, argparse.ArgumentError, ValueError, KeyError, TypeError):
+        same = False
+    return shlex.join(["mtl-gym", command, *flags]) if same else config_command(command, folder)
 
 
 def bench_command(config, folder: str | Path) -> str:
-    """The ``mtl-gym bench`` command that runs (or finishes) ``config`` in ``folder``: its settings as
-    flags, checked by parsing them back; a config the flags cannot express is given as the folder's
-    own ``config.json``."""
-    import argparse
-
-    from .config import BenchConfig, add_arguments, config_from_args
+    """The ``mtl-gym bench`` command of ``config`` in ``folder`` (:func:`settings_command`)."""
+    from .config import add_arguments, config_from_args
 
     dict_flags = {
         "suite_options": "--option",
@@ -126,16 +138,7 @@ def bench_command(config, folder: str | Path) -> str:
         "trainer": "--trainer",
         "agent_options": "--agent-option",
     }
-    flags = [*_flags(config, dict_flags, BenchConfig().model), "--out", str(folder)]
-    parser = argparse.ArgumentParser(prog="mtl-gym bench", exit_on_error=False)
-    add_arguments(parser)
-    try:
-        same = config_from_args(parser.parse_args(flags)) == config
-    except (SystemExit, argparse.ArgumentError, ValueError, KeyError, TypeError):
-        same = False
-    if not same:
-        flags = ["--config", str(Path(folder) / "config.json"), "--out", str(folder)]
-    return shlex.join(["mtl-gym", "bench", *flags])
+    return settings_command("bench", config, folder, dict_flags, add_arguments, config_from_args)
 
 
 def trial_provenance(folder: Path) -> dict:
@@ -175,6 +178,11 @@ def _provenance_text(provenance: dict) -> str:
 # --- pages --------------------------------------------------------------------------------------
 
 
+def _command_block(command: str, provenance: dict) -> list[str]:
+    """A console block of the command that made a folder, then what it ran with."""
+    return ["```console", f"$ {command}", "```", "", _provenance_text(provenance)]
+
+
 def _heading_free(markdown: str) -> str:
     """A report's Markdown with its headings turned into bold lines, so that it nests in a page."""
     return re.sub(r"^#+ (.+)$", r"**\1**", markdown.strip(), flags=re.M)
@@ -201,11 +209,7 @@ def bench_section(folder: Path, name: str, figures: Path | None, page_dir: Path)
         f"run, {config.seeds} seed(s), lr grid {', '.join(f'{lr:g}' for lr in config.lr_grid)}: "
         f"{finished} of {total} trials finished. The sweep (a rerun skips finished trials):",
         "",
-        "```console",
-        f"$ {command}",
-        "```",
-        "",
-        _provenance_text(provenance),
+        *_command_block(command, provenance),
     ]
     for key, title in SECTIONS:
         if key in report:
@@ -283,11 +287,7 @@ def headroom_section(
         "",
         "The measurement (a rerun resumes it):",
         "",
-        "```console",
-        f"$ {command}",
-        "```",
-        "",
-        _provenance_text(provenance),
+        *_command_block(command, provenance),
         "",
         body.strip(),
     ]
@@ -554,7 +554,7 @@ def tables_in(path: str | Path) -> list[tuple[str, str]]:
 __all__ = [
     "TABLES",
     "bench_command",
-    "command_flags",
+    "settings_command",
     "config_command",
     "render_table",
     "render_tables",

@@ -65,19 +65,11 @@ def command_line(args: argparse.Namespace) -> str:
 def headroom_command(config, folder) -> str:
     """The ``mtl-gym headroom`` command that runs (or resumes) ``config`` in ``folder``: its settings
     as this command line's flags, checked by parsing them back; else the folder's ``config.json``."""
-    from ..bench.headroom import HeadroomConfig
-    from ..bench.pages import command_flags, config_command
+    from ..bench.pages import settings_command
     from .headroom import DICT_FLAGS, config_from_args
     from .headroom import add_arguments as add_headroom_arguments
 
-    flags = [*command_flags(config, DICT_FLAGS, HeadroomConfig().model), "--out", str(folder)]
-    parser = argparse.ArgumentParser(prog="mtl-gym headroom", exit_on_error=False)
-    add_headroom_arguments(parser)
-    try:
-        same = config_from_args(parser.parse_args(flags)) == config
-    except (SystemExit, argparse.ArgumentError, ValueError, KeyError, TypeError):
-        same = False
-    return shlex.join(["mtl-gym", "headroom", *flags]) if same else config_command("headroom", folder)
+    return settings_command("headroom", config, folder, DICT_FLAGS, add_headroom_arguments, config_from_args)
 
 
 def run(args: argparse.Namespace) -> None:
