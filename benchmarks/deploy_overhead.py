@@ -43,6 +43,7 @@ OBSERVATIONS = {
     "every-4": {"observe_every": 4},
     "every-16": {"observe_every": 16},
     "every-16-refresh-800": {"observe_every": 16, "refresh_every": 800},
+    "tasks-1-every-4": {"observe_tasks": 1, "observe_every": 4},
 }
 """Observation settings of the QLS runs. ``refresh_every`` (the full dev pass that re-selects the
 hard samples) is an observation setting of the agent, so the last one deploys only agents trained

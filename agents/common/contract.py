@@ -103,7 +103,7 @@ step). The agent still decides every step, on the last histograms and the curren
 Measured (docs/results/learned-schedulers.md, "Observing at a fraction of the cost"): on
 fsmtl-noisy-aux and synthetic-target-noise, QLS at 1 / 4 / 16 scored +1.4 / +2.2 / +1.4 and
 +3.2 / +3.2 / +3.2 points over uniform, within each other's intervals, and a qls-paper preset run
-of 200 minibatches took 6.8x / 3.4x / 2.5x uniform's wall time (``benchmarks.deploy_overhead``)."""
+of 200 minibatches took 6.9x / 3.4x / 2.6x uniform's wall time (``benchmarks.deploy_overhead``)."""
 
 
 def agent_env_config(agent: Any, requested: EnvConfig | dict | None = None) -> EnvConfig:
