@@ -68,7 +68,14 @@ def ratios(setting: dict, suite, budget: int) -> dict:
     def qls(observation: dict):
         config = {**AGENT_OBSERVATION, **observation}
         return lambda: run_schedule(
-            QLSScheduler(agent), suite, budget, 0, model=model, env_config=config, trainer=trainer
+            QLSScheduler(agent),
+            suite,
+            budget,
+            0,
+            model=model,
+            env_config=config,
+            trainer=trainer,
+            evaluations=1,
         )
 
     runs = {"uniform": uniform} | {name: qls(o) for name, o in OBSERVATIONS.items()}
