@@ -243,8 +243,10 @@ def test_learns_the_known_answer_bandit_at_its_defaults(seed):
 
 def test_gives_a_pure_noise_task_at_most_a_tenth_of_the_budget(tmp_path):
     """Issue 21's second check: trained on the fast env of a target + pure-noise suite at the agent
-    defaults, the agent deployed greedily (the QLS paper's deployment) spends at most 10% of the
-    budget on the noise. The default softmax gives it 0.46 (0.44 is its floor on two tasks; see
-    ``benchmarks/known_answer.py``), so this checks what the agent learned, not that default."""
+    defaults, the agent deployed at its default (softmax at TEMPERATURE) and greedily (the QLS
+    paper's deployment) spends at most 10% of the budget on the noise. On two tasks the default
+    softmax gives the less preferred task 0.065 at every decision, so the default passes only if
+    the agent prefers the target; greedy passes only if it always does."""
     train_agent(noise_training(seed=0), tmp_path, progress_bar=False)
+    assert noise_share(tmp_path / "agent.zip") <= 0.10
     assert noise_share(tmp_path / "agent.zip", {"policy": "greedy"}) <= 0.10
