@@ -87,6 +87,13 @@ CONFIGS = {
         "hard_samples": 5,
         "uncertainty": "least-confidence",
     },
+    "hard-from-reward": {"episode_steps": 20, "hard_from": "reward", "hard_samples": 3, "reward_samples": 5},
+    "hard-from-whole-dev": {
+        "episode_steps": 20,
+        "hard_from": "reward",
+        "reward_set": "dev",
+        "hard_samples": 4,
+    },
 }
 
 
@@ -124,6 +131,7 @@ AMORTISED = {
         "features": ("age", "elapsed"),
         "reward": "loss-decrease",
     },
+    "hard-from-reward": {"observe_every": 3, "hard_from": "reward", "hard_samples": 2, "features": ("age",)},
 }
 
 

@@ -127,6 +127,29 @@ def test_hard_samples_are_the_highest_loss_dev_examples(small_suite):
     assert set(chosen.tolist()) == set(torch.topk(losses, 5).indices.tolist())
 
 
+def test_hard_from_reward_takes_each_pass_hardest_reward_samples_without_a_dev_pass(small_suite, monkeypatch):
+    """Under hard_from="reward" the histogram is that of the hard_samples reward samples of highest
+    loss under the current model, re-chosen at every pass; hardest_examples (a dev pass) never runs."""
+    from mtl_gym.env import env as env_module
+
+    monkeypatch.setattr(env_module, "hardest_examples", lambda *a, **k: pytest.fail("made a dev pass"))
+    env = make_env(small_suite, hard_from="reward", hard_samples=3, reward_samples=8, bins=10)
+    env.reset(seed=4)
+    for action in (0, 1, 2, 0, 1):
+        observation, *_ = env.step(action)
+    model = env.trainer.model.eval()
+    for t, task in enumerate(small_suite):
+        index = env.reward_index[t]
+        with torch.inference_mode():
+            tokens = task.dev.tokens[index]
+            logits = model.head(t, model.encode(tokens, task.dev.lengths[index]))
+        hardest = torch.topk(example_losses(logits, task.dev.labels[index]), 3).indices
+        expected = histogram(uncertainty(logits[hardest].softmax(-1)), 10).numpy()
+        np.testing.assert_allclose(observation.reshape(3, 10)[t], expected, atol=1e-6)
+    with pytest.raises(ValueError, match="reward_set must be 'sample' or 'dev'"):
+        EnvConfig(hard_from="reward", reward_set="hard")
+
+
 def test_batched_probes_match_per_task_probes(small_suite):
     observations = []
     for batched in (True, False):

@@ -23,6 +23,7 @@ restores and swaps task losses for :class:`~mtl_gym.training.DistillationLoss`).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,6 +392,8 @@ class BatchedMTLEnv(VectorEnv):
             self.reward_counts = [len(task.dev) for task in tasks]
         else:
             self.reward_counts = [min(config.reward_samples, len(task.dev)) for task in tasks]
+        if config.hard_from == "reward":
+            self.hard_counts = [min(config.hard_samples, n) for n in self.reward_counts]
 
         def valid(counts: list[int]) -> torch.Tensor:
             return (torch.arange(max(counts)).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)).to(device)
@@ -416,7 +419,9 @@ class BatchedMTLEnv(VectorEnv):
         self.last_chosen = np.zeros((n, k), dtype=np.int64)
         """The decision at which each run last chose each task (0: not since reset)."""
         self.samples = np.zeros((n, k), dtype=np.int64)
-        self.hard_rows = zeros(n, k, self.hard_valid.shape[1], dtype=torch.long)
+        # Under hard_from="reward" the hard samples are reward samples, chosen at each pass.
+        hard_width = 0 if self.config.hard_from == "reward" else self.hard_valid.shape[1]
+        self.hard_rows = zeros(n, k, hard_width, dtype=torch.long)
         self.reward_rows = zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
         self.reward_labels = zeros(n, k, self.reward_valid.shape[1], dtype=torch.long)
         self.probe_features = zeros(n, k * (self.hard_rows.shape[2] + self.reward_rows.shape[2]), d)
@@ -616,8 +621,8 @@ class BatchedMTLEnv(VectorEnv):
             for i in alive if self.rules_factory is not None else ():
                 for rule in self.rules[i]:
                     rule.after_step(self.views[i])
-            due = alive[self.steps[alive] % self.config.refresh_every == 0]
-            self._refresh(due)
+            if self.config.hard_from == "dev":
+                self._refresh(alive[self.steps[alive] % self.config.refresh_every == 0])
         self.last_chosen[alive, actions[alive]] = self.decisions[alive]
         if self.rules_factory is not None:
             self._update_masks(alive)
@@ -839,11 +844,15 @@ class BatchedMTLEnv(VectorEnv):
 
     def _refresh(self, runs: np.ndarray) -> None:
         """Re-choose each run's hard samples: the ``hard_samples`` dev examples of highest loss per
-        task, ties broken by position (as :func:`~mtl_gym.env.probes.hardest_examples`); then
-        gather the runs' probe features."""
+        task, ties broken by position (as :func:`~mtl_gym.env.probes.hardest_examples`), unless
+        ``hard_from="reward"`` (chosen at each pass); then gather the runs' probe features."""
         if not self.config.observe or not len(runs):
             return
-        for chunk in torch.from_numpy(np.asarray(runs)).split(REFRESH_CHUNK):
+        for chunk in (
+            []
+            if self.config.hard_from == "reward"
+            else torch.from_numpy(np.asarray(runs)).split(REFRESH_CHUNK)
+        ):
             weight, bias = self.params["shared_weight"][chunk], self.params["shared_bias"][chunk]
             hidden = torch.relu(torch.matmul(self.dev_features, weight) + bias.unsqueeze(1))
             for t, part in enumerate(self.dev_slices):
@@ -931,6 +940,13 @@ class BatchedMTLEnv(VectorEnv):
         logits = logits + head_bias.unsqueeze(2)
         logits = self._mask_classes(logits, slice(None) if tasks is None else tasks)
         hard, reward = logits[:, :, :hard_width], logits[:, :, hard_width:]
+        labels = per_run(self.reward_labels)
+        reward_valid = per_task(self.reward_valid)
+        per_example = -log_softmax(reward).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+        if self.config.hard_from == "reward":  # each pass's hardest reward samples, as the single env
+            ranked = per_example.masked_fill(~reward_valid, -math.inf)
+            top = torch.argsort(-ranked, dim=-1, stable=True)[..., : self.hard_valid.shape[1]]
+            hard = reward.gather(2, top.unsqueeze(-1).expand(-1, -1, -1, reward.shape[-1]))
         values = hard.new_zeros(hard.shape[:-1])
         probabilities = log_softmax(hard).exp()
         classes = per_task(self.class_counts).expand(count, measured)
@@ -938,10 +954,7 @@ class BatchedMTLEnv(VectorEnv):
             where = classes == c
             values[where] = uncertainty(probabilities[where][..., :c], self.config.uncertainty)
         found = histograms(values, bins, per_task(self.hard_valid))
-        labels = per_run(self.reward_labels)
-        reward_valid = per_task(self.reward_valid)
         valid = reward_valid.to(self.table.dtype)
-        per_example = -log_softmax(reward).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
         losses = (per_example * valid).sum(-1) / valid.sum(-1)
         correct = (predicts(reward, labels) & reward_valid).sum(-1)
         accuracies = correct / reward_valid.sum(-1)

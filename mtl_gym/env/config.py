@@ -12,6 +12,7 @@ from .uncertainty import UNCERTAINTY_MEASURES
 
 REWARD_MODES = ("loss", "loss-decrease", "loss-normalized")
 REWARD_SETS = ("sample", "hard", "dev")
+HARD_SOURCES = ("dev", "reward")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,16 @@ class EnvConfig(Settings):
     hard_samples: int = 16
     """M, the dev samples of highest loss per task whose uncertainty forms the histogram."""
     refresh_every: int = 100
-    """R, training steps between re-selections of the hard samples (each costs a full dev pass)."""
+    """R, training steps between re-selections of the hard samples (each costs a full dev pass);
+    unused under ``hard_from="reward"``."""
+    hard_from: str = "dev"
+    """Where the hard samples are chosen. ``dev``: the M examples of highest loss in the whole dev
+    split, re-chosen every refresh_every steps by a full dev pass. ``reward``: the M of highest loss
+    among the task's reward samples, re-chosen at every probe pass from that pass's own logits, so
+    that no dev pass is ever made; the "batch hard" choice (QLS §4.2 cites Hermans et al. 2017,
+    who take the hardest examples of a batch) over a random batch of the dev split, drawn at reset.
+    Needs reward_set ``sample`` or ``dev`` (under ``dev`` they are the whole split's hardest at every
+    pass)."""
     reward: str = "loss"
     """``loss``: -(sum over tasks of dev loss), the paper's reward. ``loss-decrease``: the fall of that
     sum since the previous step, a denser credit signal for the action just taken. ``loss-normalized``:
@@ -98,6 +108,7 @@ class EnvConfig(Settings):
             "uncertainty": (self.uncertainty, UNCERTAINTY_MEASURES),
             "reward": (self.reward, REWARD_MODES),
             "reward_set": (self.reward_set, REWARD_SETS),
+            "hard_from": (self.hard_from, HARD_SOURCES),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:
@@ -112,6 +123,11 @@ class EnvConfig(Settings):
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        if self.hard_from == "reward" and self.reward_set == "hard":
+            raise ValueError(
+                "EnvConfig.hard_from='reward' chooses the hard samples among the reward samples, "
+                "so reward_set must be 'sample' or 'dev', not 'hard'"
+            )
         if self.observe_every is not None and self.observe_every < 1:
             raise ValueError(f"EnvConfig.observe_every must be at least 1, got {self.observe_every}")
         if self.observe_tasks is not None and self.observe_tasks < 1:

@@ -28,6 +28,7 @@ from ..training import (
     OptimizerFactory,
     Trainer,
     TrainerConfig,
+    example_losses,
     task_loss,
 )
 from ..training.runs import ModelFactory, build_trainer, draw_model_seed
@@ -162,18 +163,23 @@ class MTLSchedulingEnv(gym.Env):
         return observation, self._info()
 
     def _refresh_probes(self) -> None:
+        """Choose the hard samples (a full dev pass) unless ``hard_from="reward"``, which chooses
+        them among the reward samples at each pass; then plan the probe passes."""
         if not self.config.observe:
             return
-        self.hard_index = [
-            hardest_examples(
-                self.trainer.model,
-                self.suite,
-                t,
-                self.config.hard_samples,
-                self.trainer_config.eval_batch_size,
-            )
-            for t in range(self.num_tasks)
-        ]
+        if self.config.hard_from == "reward":
+            self.hard_index = self.reward_index
+        else:
+            self.hard_index = [
+                hardest_examples(
+                    self.trainer.model,
+                    self.suite,
+                    t,
+                    self.config.hard_samples,
+                    self.trainer_config.eval_batch_size,
+                )
+                for t in range(self.num_tasks)
+            ]
         reward_index = self.hard_index if self.config.reward_set == "hard" else self.reward_index
         self.probes = ProbeSet(
             self.suite, self.hard_index, reward_index, self.config.probe_chunk_size, self.config.batch_probes
@@ -199,7 +205,7 @@ class MTLSchedulingEnv(gym.Env):
                 self.steps += 1
                 for rule in self.rules:
                     rule.after_step(self)
-                if self.steps % self.config.refresh_every == 0:
+                if self.config.hard_from == "dev" and self.steps % self.config.refresh_every == 0:
                     self._refresh_probes()
         except NonFiniteLossError as err:
             return self._end_on_nan(err.task_name, err.value)
@@ -293,8 +299,13 @@ class MTLSchedulingEnv(gym.Env):
             probes = self.probes.tasks[t]
             probabilities = task_logits.softmax(-1)
             hard = probabilities[probes.hard]
+            hard_labels = probes.labels[probes.hard]
+            if self.config.hard_from == "reward":  # the pass's own hardest reward samples
+                losses = example_losses(task_logits[probes.hard], hard_labels)
+                top = torch.argsort(-losses, stable=True)[: self.config.hard_samples]
+                hard, hard_labels = hard[top], hard_labels[top]
             if hard.dim() == 3:  # tagging: per-token uncertainty over real tokens
-                hard = hard[probes.labels[probes.hard].ne(IGNORE_INDEX)]
+                hard = hard[hard_labels.ne(IGNORE_INDEX)]
             self._histograms[t] = histogram(
                 uncertainty(hard, self.config.uncertainty), self.config.bins
             ).numpy()
