@@ -20,6 +20,7 @@ OBSERVATION_SETTINGS = (
     "bins",
     "hard_samples",
     "refresh_every",
+    "hard_from",
     "features",
     "reward",
     "reward_set",
