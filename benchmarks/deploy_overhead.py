@@ -1,19 +1,19 @@
 """What a deployed QLS agent costs over uniform: wall time of whole runs, side by side, same seeds.
 
-    python -m benchmarks.deploy_overhead [--budget 200] [--data-dir DIR] [--json]
+    python -m benchmarks.deploy_overhead [--budget 600] [--data-dir DIR] [--json]
 
 Two settings: ``preset`` is the qls-paper preset's model and data (FS-MTL, 300-d LSTM, length 128,
 minibatches of 16; ``mtl-gym bench --preset qls-paper``) and ``cnn`` the fast one (cnn 64/64,
 length 64), each on the fsmtl16 suite for ``--budget`` task-minibatches. Uniform runs without
-observations (as the bench runs it);
-both evaluate the dev split once, at the end (a bench run's 10 evaluations would add the same time
-to both sides and dilute the ratio); QLS deploys an untrained agent (the cost does not depend on
-its weights) with the agent's observation (histograms plus the share, since, loss and elapsed
-features) under each observation setting of ``OBSERVATIONS``, from every probe pass at every
-decision (``full``, today's deployment) to the amortised ones (``EnvConfig.observe_every``,
-``observe_tasks``, ``refresh_every``). Each run is timed twice, the rounds interleaved, and the
-faster kept. Prints ``preset_ratio`` and ``cnn_ratio`` (QLS / uniform wall time) under
-``DEPLOYMENT``, the ratio of every setting, and the settings used. Goal: preset_ratio <= 1.2.
+observations (as the bench runs it). Both evaluate the dev split once, at the end (a bench run's 10
+evaluations would add the same time to both sides and dilute the ratio). QLS deploys an untrained
+agent (the cost does not depend on its weights) with a default agent's observation
+(``AGENT_OBSERVATION``) under each setting of ``OBSERVATIONS``, from a probe pass at every decision
+(``full``, the paper's) to the amortised ones (``EnvConfig.observe_every``, ``observe_tasks``,
+``refresh_every``, ``hard_from``). Each run is timed twice, the rounds interleaved, and the faster
+kept. Prints ``preset_ratio`` and ``cnn_ratio`` (QLS / uniform wall time) under ``DEPLOYMENT`` (a
+default agent's deployment), the ratio of every setting, and the settings used. Goal:
+preset_ratio <= 1.2.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import time
 import torch
 
 from mtl_gym.agents import QLS, QLSScheduler
+from mtl_gym.agents.common.contract import DEPLOYED_OBSERVE_EVERY
+from mtl_gym.agents.qls.train import AGENT_ENV_DEFAULTS
 from mtl_gym.data import load_suite
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
 from mtl_gym.methods import run_method
@@ -37,19 +39,22 @@ SETTINGS = {
     },
     "cnn": {"model": {"name": "cnn", "embedding_dim": 64, "hidden_dim": 64}, "max_len": 64, "trainer": {}},
 }
-AGENT_OBSERVATION = {"features": ["share", "since", "loss", "elapsed"]}
+AGENT_OBSERVATION = {key: AGENT_ENV_DEFAULTS[key] for key in ("features", "refresh_every")}
+"""What a default agent observes: its feature groups and its hard-sample refresh (every 1,000 steps)."""
 OBSERVATIONS = {
-    "full": {},
-    "every-4": {"observe_every": 4},
+    "full": {"observe_every": 1},
     "every-16": {"observe_every": 16},
-    "every-16-refresh-800": {"observe_every": 16, "refresh_every": 800},
+    "every-64": {"observe_every": DEPLOYED_OBSERVE_EVERY},
+    "every-64-refresh-100": {"observe_every": 64, "refresh_every": 100},
+    "every-64-hard-from-reward": {"observe_every": 64, "hard_from": "reward"},
     "tasks-1-every-4": {"observe_tasks": 1, "observe_every": 4},
 }
-"""Observation settings of the QLS runs. ``refresh_every`` (the full dev pass that re-selects the
-hard samples) is an observation setting of the agent, so the last one deploys only agents trained
-with it; ``observe_every`` can change at deployment."""
-DEPLOYMENT = "every-16"
-"""The setting behind preset_ratio and cnn_ratio."""
+"""Observation settings of the QLS runs, over AGENT_OBSERVATION. ``refresh_every`` (the full dev
+pass that re-selects the hard samples; 100 is the env's default) and ``hard_from`` are observation
+settings of an agent, so those rows deploy only agents trained with them; ``observe_every`` can
+change at deployment."""
+DEPLOYMENT = "every-64"
+"""The setting behind preset_ratio and cnn_ratio: a default agent's deployment."""
 
 
 def wall_s(run) -> float:
@@ -90,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--budget", type=int, default=200, help="task-minibatches per run")
+    parser.add_argument("--budget", type=int, default=600, help="task-minibatches per run")
     parser.add_argument(
         "--data-dir", default=None, help="real data root; none: $MTL_GYM_DATA, else ../shared/data"
     )

@@ -6,12 +6,14 @@ For the FS-MTL LSTM at batch 16 on the suite (the 12 fsmtl16 domains by default)
 
 - ``train_ms``: a plain trainer step;
 - ``floor_ms``: the same train step plus one batched inference pass of the same model over the
-  env's probe samples, written here as bare torch code;
-- ``env_ms``: ``env.step``, hard-set refreshes included (amortised over ``refresh_every``);
+  env's probe samples, written here as bare torch code, divided by ``observe_every`` (a pass every
+  k steps);
+- ``env_ms``: ``env.step``, hard-set refreshes included (amortised over ``refresh_every``), timed
+  over a whole number of probe periods;
 - ``env_step_ratio`` = env_ms / train_ms and ``overhead_ratio`` = env_ms / floor_ms;
 
-at the default EnvConfig and at a documented fast setting, with a breakdown of where an env step's
-time goes.
+at the default EnvConfig (the paper's env), at a documented fast setting and at an agent's deployed
+observation (``DEPLOYED``), with a breakdown of where an env step's time goes.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import argparse
 import json
 import time
 
+import numpy as np
 import torch
 
+from mtl_gym.agents.common.contract import DEPLOYED_OBSERVE_EVERY
+from mtl_gym.agents.qls.train import AGENT_ENV_DEFAULTS
 from mtl_gym.data import load_suite
 from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 from mtl_gym.models import ModelConfig
@@ -31,6 +36,13 @@ FAST = {"reward_set": "hard", "steps_per_action": 4, "refresh_every": 400}
 """The fast setting: the reward is read off the hard samples (no extra probes), each decision
 covers 4 minibatches, so one probe pass serves 4 training steps, and the hard set is re-chosen
 every 400 training steps (100 decisions) rather than 100."""
+DEPLOYED = {
+    "features": AGENT_ENV_DEFAULTS["features"],
+    "refresh_every": AGENT_ENV_DEFAULTS["refresh_every"],
+    "observe_every": DEPLOYED_OBSERVE_EVERY,
+}
+"""The observation of a trained agent at deployment: the agents' default features and hard-sample
+refresh, a probe pass every DEPLOYED_OBSERVE_EVERY decisions."""
 
 
 def timed(function, repeats: int, rounds: int = 3) -> float:
@@ -77,16 +89,26 @@ def measure(suite, model: ModelConfig, config: EnvConfig, steps: int) -> dict:
     per_decision = config.steps_per_action
     for step in range(3):
         env.step(step % k)
+    every = config.probe_every
     probe_ms = timed(lambda i: bare_probe_pass(env.trainer.model, env.probes), steps)
-    floor_ms = per_decision * train_ms + probe_ms
-    observe_ms = timed(lambda i: env._observe(), steps)
-    refresh_ms = timed(lambda i: env._refresh_probes(), 1)
-    env_ms = timed(lambda i: env.step(i % k), steps)
+    floor_ms = per_decision * train_ms + probe_ms / every
+    observe_ms = timed(lambda i: env._measure(np.arange(k)), steps)
+    refresh_ms = timed(lambda i: env._refresh_probes(), 1) if config.hard_from == "dev" else 0.0
+    env_ms = timed(lambda i: env.step(i % k), every * -(-steps // every))
     return {
         "config": {
             k: v
             for k, v in vars(config).items()
-            if k in ("hard_samples", "reward_set", "reward_samples", "steps_per_action", "refresh_every")
+            if k
+            in (
+                "hard_samples",
+                "hard_from",
+                "reward_set",
+                "reward_samples",
+                "steps_per_action",
+                "refresh_every",
+                "observe_every",
+            )
         },
         "probes": int(len(env.probes.tokens)),
         "train_ms": round(train_ms, 2),
@@ -97,7 +119,8 @@ def measure(suite, model: ModelConfig, config: EnvConfig, steps: int) -> dict:
         "breakdown_ms": {
             "train_steps": round(per_decision * train_ms, 2),
             "probe_pass_bare": round(probe_ms, 2),
-            "observe (probe pass + histograms + reward)": round(observe_ms, 2),
+            "probe pass + histograms + reward": round(observe_ms, 2),
+            "probe pass amortised per env step": round(observe_ms / every, 2),
             "refresh hard set (full dev pass)": round(refresh_ms, 2),
             "refresh amortised per env step": round(refresh_ms * per_decision / config.refresh_every, 2),
         },
@@ -121,6 +144,7 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "default": measure(suite, model, EnvConfig(), args.steps),
         "fast": measure(suite, model, EnvConfig(**FAST), args.steps),
+        "deployed": measure(suite, model, EnvConfig(**DEPLOYED), args.steps),
     }
     # Top-level figures are those at the defaults; env_step_ratio per training step is also given fast.
     result.update(
@@ -134,7 +158,7 @@ def main() -> None:
 
 def _table(result: dict) -> str:
     lines = [f"{result['suite']}: {result['tasks']} tasks, {result['torch_threads']} torch threads"]
-    for setting in ("default", "fast"):
+    for setting in ("default", "fast", "deployed"):
         r = result[setting]
         lines.append(
             f"{setting:>8}: train {r['train_ms']} ms, floor {r['floor_ms']} ms, env {r['env_ms']} ms, "

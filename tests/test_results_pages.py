@@ -35,6 +35,7 @@ def test_readme_and_pages_tables_match_their_data():
     assert tables_in(ROOT / "docs" / "results" / "headroom.md") == [("data/headroom.json", "headroom")]
     assert tables_in(ROOT / "docs" / "results" / "learned-schedulers.md") == [
         ("data/capture.json", "capture"),
+        ("data/deployment.json", "capture-summary"),
         ("data/amortised.json", "capture"),
     ]
     stale = update_tables(GENERATED, check=True)

@@ -487,18 +487,53 @@ def _capture(data: dict, link: str) -> str:
     return "\n\n".join(parts) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
 
 
+def _capture_summary(data: dict, link: str) -> str:
+    """One row per deployment (a block's ``deployment`` label) and method, one column per suite."""
+    blocks = data["capture"]
+    suites: dict[str, dict] = {}  # each suite's first block gives its column header
+    for block in blocks:
+        suites.setdefault(block["suite"], block)
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for block in blocks:
+        for method, row in block["methods"].items():
+            captured = "" if row["captured"] is None else f", {100 * row['captured']:.0f}%"
+            cells.setdefault((block["deployment"], method), {})[block["suite"]] = (
+                ci_cell(row["paired"]) + captured
+            )
+    header = ["agents and deployment", "method"] + [
+        f"`{name}` @{b['budget']} (static {ci_cell(b['static_headroom'])})" for name, b in suites.items()
+    ]
+    lines = [
+        "Paired test difference from uniform in points [bootstrap 95% CI] and the fraction of the "
+        "static headroom captured, by suite (objective and seeds of each suite's headroom folder).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for (deployment, method), row in cells.items():
+        lines.append(
+            f"| {deployment} | `{method}` | " + " | ".join(row.get(name, "–") for name in suites) + " |"
+        )
+    lines += ["", "From:", ""] + [f"- `{command}`" for command in dict.fromkeys(b["command"] for b in blocks)]
+    commit = f" (commit {data['commit']})" if data.get("commit") else ""
+    return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+
+
 TABLES = {
     "headroom": _headroom_full,
     "headroom-summary": _headroom_summary,
     "bench": lambda data, link: _bench_tables(data, link, summary=False),
     "bench-summary": lambda data, link: _bench_tables(data, link, summary=True),
     "capture": _capture,
+    "capture-summary": _capture_summary,
 }
 """The tables a marker may name: ``headroom`` (every column of the headroom table),
 ``headroom-summary`` (suite, objective, budget, uniform, the two headrooms; with the command and a
 link to the page), ``bench`` (a bench's table of every task) and ``bench-summary`` (method, lr,
 average and the paired difference from uniform) and ``capture`` (``benchmarks.headroom_capture``
-outputs: each method's paired difference, captured fraction of the static headroom and task shares)."""
+outputs: each method's paired difference, captured fraction of the static headroom and task shares)
+and ``capture-summary`` (the same outputs, labelled by their ``deployment``, as one row per
+deployment and method with a column per suite)."""
 
 
 def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) -> str:
@@ -506,7 +541,9 @@ def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) ->
     Markdown file's folder ``markdown_dir``."""
     if table not in TABLES:
         raise ValueError(f"unknown results table {table!r}; known: {', '.join(TABLES)}")
-    needs = "headroom" if table.startswith("headroom") else table if table == "capture" else "bench"
+    needs = (
+        "headroom" if table.startswith("headroom") else "capture" if table.startswith("capture") else "bench"
+    )
     if needs not in data:
         raise ValueError(f"{data_path} holds no {needs} results for the table {table!r}")
     page = (data_path.parent / data.get("page", "")).resolve()
