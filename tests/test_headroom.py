@@ -127,6 +127,29 @@ def test_headroom_finds_the_known_answer_and_resumes(tmp_path):
     assert again["static_headroom"] == report["static_headroom"]
 
 
+def test_the_target_alone_is_a_static_candidate_under_a_target_objective(tmp_path):
+    """With one searched mixture (uniform's weights), the static oracle still finds the known answer,
+    training the target alone: a corner that weights in [min_weight, 1] cannot reach."""
+    config = HeadroomConfig(
+        suite="synthetic",
+        suite_options=KNOWN,
+        model=MODEL,
+        objective="target:target",
+        budget=120,
+        seeds=2,
+        trials=1,
+        lookahead_k=0,
+    )
+    report = measure_headroom(config, tmp_path / "target", progress=False)
+    assert report["best_static"]["weights"] == {"target": 1.0, "noise": 0.0}
+    assert report["static_headroom"]["mean"] > 0
+    mean = measure_headroom(
+        HeadroomConfig(**{**config.to_dict(), "objective": "mean"}), tmp_path / "mean", progress=False
+    )
+    assert not list((tmp_path / "mean" / "trials").glob("single*"))
+    assert set(mean["best_static"]["weights"].values()) == {0.5}
+
+
 def test_headroom_cli_prints_one_json_document(tmp_path, capsys):
     arguments = [
         "headroom", "--out", str(tmp_path), "--json",
