@@ -272,6 +272,27 @@ def test_a_nan_loss_terminates_only_its_run(small_suite, cache):
     assert info["step"].tolist() == [2, 0]
 
 
+def test_a_model_left_non_finite_by_its_update_fails_its_run_on_dev(small_suite, cache, monkeypatch):
+    """As in the single env: the step's training loss was finite, the model it left is not; the run
+    ends with the penalty, its last finite observation and nan_loss where="dev"."""
+    env = make(small_suite, cache, num_envs=2, config={"penalty": -7.0, "episode_steps": 1})
+    observation, _ = env.reset(seed=0)
+    train = BatchedMTLEnv._train
+
+    def corrupting(self, *args):
+        failed = train(self, *args)
+        self.params["head_weight"][1, 1] = float("nan")
+        return failed
+
+    monkeypatch.setattr(BatchedMTLEnv, "_train", corrupting)
+    after, reward, terminated, truncated, info = env.step(np.array([0, 0]))
+    assert terminated.tolist() == [False, True] and truncated.tolist() == [True, False]
+    assert reward[1] == -7.0 and np.isfinite(reward).all()
+    assert info["nan_loss"]["task"][1] == "beta" and info["nan_loss"]["where"][1] == "dev"
+    np.testing.assert_array_equal(after[1], observation[1])
+    assert not info["_nan_loss"][0]
+
+
 def test_feature_cache_is_reused_and_keyed_by_suite_model_and_seed(small_suite, cache, monkeypatch, tmp_path):
     first = frozen_features(small_suite, ENCODER, config=FEATURES, cache_dir=tmp_path)
     files = sorted(p.name for p in tmp_path.iterdir())
@@ -321,6 +342,10 @@ def test_batched_helpers_match_what_the_single_env_uses():
     assert torch.equal(histograms(values, 20), expected)
     valid = torch.arange(16) < 9
     assert torch.equal(histograms(values, 20, valid)[3], histogram(values[3, :9], 20))
+    broken = torch.tensor([[0.1, float("nan"), float("inf"), -float("inf")], [float("nan")] * 4])
+    for row, found in zip(broken, histograms(broken, 5), strict=True):
+        torch.testing.assert_close(found, histogram(row, 5), equal_nan=True)
+    assert histograms(broken, 5)[1].isnan().all()
     logits = torch.randint(0, 3, (2000, 4)).float()
     labels = torch.randint(0, 4, (2000,))
     assert torch.equal(predicts(logits, labels), logits.argmax(-1).eq(labels))

@@ -200,11 +200,24 @@ class BatchedInfos:
             failed = np.zeros(len(present), dtype=bool)
             tasks = np.full(len(present), None, dtype=object)
             values = np.zeros(len(present))
+            wheres = np.full(len(present), None, dtype=object)
             for i, entry in self.nan_loss.items():
-                failed[i], tasks[i], values[i] = True, entry["task"], entry["value"]
+                failed[i], tasks[i], values[i], wheres[i] = (
+                    True,
+                    entry["task"],
+                    entry["value"],
+                    entry["where"],
+                )
             put(
                 "nan_loss",
-                {"task": tasks, "_task": failed.copy(), "value": values, "_value": failed.copy()},
+                {
+                    "task": tasks,
+                    "_task": failed.copy(),
+                    "value": values,
+                    "_value": failed.copy(),
+                    "where": wheres,
+                    "_where": failed.copy(),
+                },
                 failed,
             )
         return info
@@ -627,7 +640,9 @@ class BatchedMTLEnv(VectorEnv):
         if self.rules_factory is not None:
             self._update_masks(alive)
             terminated[alive] = [any(rule.done(self.views[i]) for rule in self.rules[i]) for i in alive]
+        last_observations = self.observations[alive].copy()
         self._observe(alive)
+        failed.update(self._diverged_on_dev(alive, last_observations))
         if len(alive):
             # The single env's reward functions, one row per run.
             reward, total = loss_reward(
@@ -648,7 +663,7 @@ class BatchedMTLEnv(VectorEnv):
         failed_runs = np.array(sorted(failed), dtype=np.int64)
         # As in the single env: a diverged run failed (terminated), it did not run out of time.
         rewards[failed_runs] = self.config.penalty
-        terminated[failed_runs] = True
+        terminated[failed_runs], truncated[failed_runs] = True, False
         infos = self.infos(failed)
         ended = terminated | truncated
         result = BatchedStep(self.observations.copy(), rewards, terminated, truncated, infos, ended)
@@ -659,6 +674,26 @@ class BatchedMTLEnv(VectorEnv):
         else:
             self._autoreset = ended
         return result
+
+    def _diverged_on_dev(self, runs: np.ndarray, last_observations: np.ndarray) -> dict[int, dict]:
+        """As the single env: a run whose last update left the model non-finite (its training loss
+        was still finite) fails, keeping its last finite observation (``last_observations``, one row
+        per run of ``runs``); the entry names its first non-finite task (task 0 if only the
+        histograms are)."""
+        if not self.config.observe or not len(runs):
+            return {}
+        finite = np.isfinite(self.dev_loss[runs])
+        diverged = ~(finite.all(axis=1) & np.isfinite(self.observations[runs]).all(axis=1))
+        failed = {}
+        for row in np.flatnonzero(diverged):
+            run, task = int(runs[row]), int(np.argmin(finite[row]))
+            self.observations[run] = last_observations[row]
+            failed[run] = {
+                "task": self.suite.names[task],
+                "value": float(self.dev_loss[run, task]),
+                "where": "dev",
+            }
+        return failed
 
     def _check_actions(self, actions: Any, skipped: np.ndarray) -> np.ndarray:
         values = np.asarray(actions)
@@ -788,7 +823,8 @@ class BatchedMTLEnv(VectorEnv):
         failed: dict[int, dict] = {}
         for e in np.flatnonzero(~finite):
             failed.setdefault(
-                int(runs[e]), {"task": self.suite[int(tasks[e])].name, "value": float(losses[e])}
+                int(runs[e]),
+                {"task": self.suite[int(tasks[e])].name, "value": float(losses[e]), "where": "train"},
             )
         # d loss / d logits: (softmax(logits / T) - targets) x T / batch size, times the loss weight.
         factor = scale * temperatures.unsqueeze(1)

@@ -40,10 +40,13 @@ def histogram(values: torch.Tensor, bins: int) -> torch.Tensor:
 def histograms(values: torch.Tensor, bins: int, valid: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`histogram` of each row of ``values`` ``[..., n]`` at once (``[..., bins]``), counting
     only the entries where ``valid`` (broadcastable to ``values``) is True. Bins are assigned as
-    ``torch.histc`` assigns them, so a row's histogram equals :func:`histogram` of its valid entries."""
-    scaled = values.float().clamp(0.0, 1.0) * bins
+    ``torch.histc`` assigns them, so a row's histogram equals :func:`histogram` of its valid entries
+    (NaN entries are not counted, as histc counts none; a row of them gives NaN, as histc does)."""
+    values = values.float()
+    counted = ~values.isnan()
+    scaled = values.nan_to_num(nan=0.0, posinf=1.0, neginf=0.0).clamp(0.0, 1.0) * bins
     index = scaled.long().clamp_(max=bins - 1)
-    weights = torch.ones_like(scaled) if valid is None else valid.expand_as(scaled).float()
+    weights = counted.float() if valid is None else (valid.expand_as(scaled) & counted).float()
     counts = torch.zeros(*values.shape[:-1], bins, dtype=weights.dtype, device=values.device)
     counts.scatter_add_(-1, index, weights)
     return counts / counts.sum(-1, keepdim=True)
