@@ -65,14 +65,14 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
         for line in out.splitlines()
         if line.startswith(("qls", "uniform", "best"))
     }
-    assert set(rows) == {"qls (greedy)", "qls (softmax)", "uniform", "best static mixture"}
+    assert set(rows) == {"qls (greedy)", "qls (softmax)", "uniform", "best static schedule"}
     # Uniform is the reference of the paired column, and shares its budget evenly.
     assert rows["uniform"][1:4] == ["+0.0", "[+0.0,", "+0.0]"] and rows["uniform"][-3:] == [
         "0.50,",
         "noise",
         "0.50",
     ]
-    assert rows["best static mixture"][4] == "100%"
+    assert rows["best static schedule"][4] == "100%"
     assert {"agent.zip", "curves.csv", "curves.png", "config.json"} <= {p.name for p in tmp_path.iterdir()}
 
 
