@@ -97,17 +97,22 @@ def test_lookahead_trains_the_target_and_charges_only_what_it_commits():
     assert result.action_counts["target"] > result.action_counts["noise"]
 
 
-def test_headroom_finds_the_known_answer_and_resumes(tmp_path):
-    config = HeadroomConfig(
-        suite="synthetic",
-        suite_options=KNOWN,
-        model=MODEL,
-        objective="target:target",
-        budget=120,
-        seeds=3,
-        trials=6,
-        lookahead_k=20,
+def known_headroom(**settings) -> HeadroomConfig:
+    """A headroom measurement of the KNOWN suite under its target objective, 120 minibatches a run."""
+    return HeadroomConfig(
+        **{
+            "suite": "synthetic",
+            "suite_options": KNOWN,
+            "model": MODEL,
+            "objective": "target:target",
+            "budget": 120,
+        }
+        | settings
     )
+
+
+def test_headroom_finds_the_known_answer_and_resumes(tmp_path):
+    config = known_headroom(seeds=3, trials=6, lookahead_k=20)
     report = measure_headroom(config, tmp_path, progress=False)
     shares = report["best_static"]["weights"]
     assert shares["noise"] < 0.35 < shares["target"]
@@ -130,21 +135,13 @@ def test_headroom_finds_the_known_answer_and_resumes(tmp_path):
 def test_the_target_alone_is_a_static_candidate_under_a_target_objective(tmp_path):
     """With one searched mixture (uniform's weights), the static oracle still finds the known answer,
     training the target alone: a corner that weights in [min_weight, 1] cannot reach."""
-    config = HeadroomConfig(
-        suite="synthetic",
-        suite_options=KNOWN,
-        model=MODEL,
-        objective="target:target",
-        budget=120,
-        seeds=2,
-        trials=1,
-        lookahead_k=0,
+    report = measure_headroom(
+        known_headroom(seeds=2, trials=1, lookahead_k=0), tmp_path / "target", progress=False
     )
-    report = measure_headroom(config, tmp_path / "target", progress=False)
     assert report["best_static"]["weights"] == {"target": 1.0, "noise": 0.0}
     assert report["static_headroom"]["mean"] > 0
     mean = measure_headroom(
-        HeadroomConfig(**{**config.to_dict(), "objective": "mean"}), tmp_path / "mean", progress=False
+        known_headroom(seeds=2, trials=1, lookahead_k=0, objective="mean"), tmp_path / "mean", progress=False
     )
     assert not list((tmp_path / "mean" / "trials").glob("single*"))
     assert set(mean["best_static"]["weights"].values()) == {0.5}

@@ -879,16 +879,20 @@ class BatchedMTLEnv(VectorEnv):
         return failed
 
     def _refresh(self, runs: np.ndarray) -> None:
-        """Re-choose each run's hard samples: the ``hard_samples`` dev examples of highest loss per
-        task, ties broken by position (as :func:`~mtl_gym.env.probes.hardest_examples`), unless
-        ``hard_from="reward"`` (chosen at each pass); then gather the runs' probe features."""
+        """Re-choose each run's hard samples (unless ``hard_from="reward"``, which chooses them at
+        each pass), then gather the runs' probe features."""
         if not self.config.observe or not len(runs):
             return
-        for chunk in (
-            []
-            if self.config.hard_from == "reward"
-            else torch.from_numpy(np.asarray(runs)).split(REFRESH_CHUNK)
-        ):
+        if self.config.hard_from == "dev":
+            self._choose_hard(runs)
+        index = torch.from_numpy(np.asarray(runs)).to(self.device)
+        rows = torch.cat([self.hard_rows[index], self.reward_rows[index]], dim=2).reshape(len(runs), -1)
+        self.probe_features[index] = F.embedding(rows, self.table)
+
+    def _choose_hard(self, runs: np.ndarray) -> None:
+        """Each run's hard samples: the ``hard_samples`` dev examples of highest loss per task, ties
+        broken by position (as :func:`~mtl_gym.env.probes.hardest_examples`)."""
+        for chunk in torch.from_numpy(np.asarray(runs)).split(REFRESH_CHUNK):
             weight, bias = self.params["shared_weight"][chunk], self.params["shared_bias"][chunk]
             hidden = torch.relu(torch.matmul(self.dev_features, weight) + bias.unsqueeze(1))
             for t, part in enumerate(self.dev_slices):
@@ -903,9 +907,6 @@ class BatchedMTLEnv(VectorEnv):
                 if self.config.reward_set == "hard":
                     self.reward_rows[chunk, t, : self.hard_counts[t]] = self.dev_rows[t][chosen]
                     self.reward_labels[chunk, t, : self.hard_counts[t]] = self.dev_labels[t][chosen]
-        index = torch.from_numpy(np.asarray(runs)).to(self.device)
-        rows = torch.cat([self.hard_rows[index], self.reward_rows[index]], dim=2).reshape(len(runs), -1)
-        self.probe_features[index] = F.embedding(rows, self.table)
 
     def _observe(self, runs: np.ndarray) -> None:
         """Histograms of hard-sample uncertainty, reward-set loss and accuracy of each run in
