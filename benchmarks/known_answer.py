@@ -10,6 +10,11 @@
   ``mtl-gym run --method qls`` deploys it (its default softmax policy) for 200 task-minibatches on
   three fresh seeds: the noise task's share of the budget, the maximum over agent seeds 0-2.
   Goal: at most 0.10. ``noise_share_greedy`` is the same agent deployed greedily.
+- ``imbalanced_distance``: QLS trained 50,000 decisions on the fast env of ``synthetic-imbalanced``
+  (train sizes 2,000 / 800 / 1,000 / 24, mean objective), then deployed by default for 600
+  task-minibatches on three fresh seeds: the L1 distance of its task shares from the suite's best
+  static mixture (known from ``headroom``), the maximum over agent seeds 0-2. Goal: below
+  ``uniform_distance``, uniform's distance from that mixture (the shares move towards it).
 
 Finishes in a few minutes on one core.
 """
@@ -24,10 +29,14 @@ from pathlib import Path
 
 from mtl_gym.agents import QLS
 from mtl_gym.agents.common.known_answer import (
+    IMBALANCED_ANSWER,
     MaskedContextualBandit,
+    imbalanced_shares,
+    imbalanced_training,
     noise_share,
     noise_training,
     optimal_states,
+    share_distance,
 )
 from mtl_gym.agents.qls import train_agent
 
@@ -46,24 +55,45 @@ def noise_shares(seed: int, timesteps: int, folder: Path) -> dict[str, float]:
     return {name: noise_share(folder / "agent.zip", settings) for name, settings in DEPLOYMENTS.items()}
 
 
+def imbalanced(seed: int, timesteps: int, folder: Path) -> dict[str, float]:
+    train_agent(imbalanced_training(seed, timesteps), folder, progress_bar=False)
+    return imbalanced_shares(folder / "agent.zip")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--timesteps", type=int, default=20_000, help="agent training decisions (fast env)")
+    parser.add_argument(
+        "--imbalanced-timesteps",
+        type=int,
+        default=50_000,
+        help="agent training decisions of the imbalanced check",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     start = time.perf_counter()
     states = {seed: bandit(seed) for seed in SEEDS}
     with tempfile.TemporaryDirectory() as folder:
-        shares = {seed: noise_shares(seed, args.timesteps, Path(folder) / str(seed)) for seed in SEEDS}
+        shares = {seed: noise_shares(seed, args.timesteps, Path(folder) / f"noise{seed}") for seed in SEEDS}
+        mixtures = {
+            seed: imbalanced(seed, args.imbalanced_timesteps, Path(folder) / f"imbalanced{seed}")
+            for seed in SEEDS
+        }
+    uniform = {task: 1 / len(IMBALANCED_ANSWER) for task in IMBALANCED_ANSWER}
     report = {
         "bandit_optimal_states": min(states.values()),
         "bandit_per_seed": states,
         "noise_share": max(s["default"] for s in shares.values()),
         "noise_share_greedy": max(s["greedy"] for s in shares.values()),
         "noise_per_seed": shares,
+        "imbalanced_distance": round(max(share_distance(m) for m in mixtures.values()), 3),
+        "uniform_distance": round(share_distance(uniform), 3),
+        "imbalanced_shares": {seed: {t: round(v, 3) for t, v in m.items()} for seed, m in mixtures.items()},
+        "imbalanced_answer": IMBALANCED_ANSWER,
         "timesteps": args.timesteps,
+        "imbalanced_timesteps": args.imbalanced_timesteps,
         "wall_s": round(time.perf_counter() - start, 1),
     }
     print(json.dumps(report, indent=2) if args.json else report)

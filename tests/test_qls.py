@@ -12,11 +12,13 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from mtl_gym.agents import QLS, QLSScheduler
 from mtl_gym.agents.common.buffers import MaskableReplayBufferSamples
 from mtl_gym.agents.common.known_answer import (
+    IMBALANCED_ANSWER,
     SCORED_STATES,
     MaskedContextualBandit,
     noise_share,
     noise_training,
     optimal_states,
+    share_distance,
 )
 from mtl_gym.agents.common.serialization import save_agent
 from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy, train_agent
@@ -250,3 +252,12 @@ def test_gives_a_pure_noise_task_at_most_a_tenth_of_the_budget(tmp_path):
     train_agent(noise_training(seed=0), tmp_path, progress_bar=False)
     assert noise_share(tmp_path / "agent.zip") <= 0.10
     assert noise_share(tmp_path / "agent.zip", {"policy": "greedy"}) <= 0.10
+
+
+def test_share_distance_is_the_l1_distance_of_two_mixtures():
+    uniform = {task: 0.25 for task in IMBALANCED_ANSWER}
+    # |0.25-0.57| + |0.25-0.25| + |0.25-0.14| + |0.25-0.04| = 0.32 + 0 + 0.11 + 0.21
+    assert share_distance(uniform) == pytest.approx(0.64)
+    assert share_distance(IMBALANCED_ANSWER) == 0
+    with pytest.raises(ValueError, match="different tasks"):
+        share_distance({"books": 1.0})

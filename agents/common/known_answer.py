@@ -11,6 +11,10 @@ an agent is optimal in states 0-2.
 The second is a scheduling env with a known optimal policy: :data:`NOISY_SUITE` under a target
 objective, where the deployed agent should give the pure-noise task none of the budget
 (:func:`noise_share`).
+
+The third is an imbalanced suite whose best static mixture is known from ``headroom``:
+:data:`IMBALANCED_SUITE`, where the deployed agent's task shares should lie nearer that mixture than
+uniform's do (:func:`imbalanced_shares`, :func:`share_distance`).
 """
 
 from __future__ import annotations
@@ -120,3 +124,64 @@ def noise_share(
         for seed in seeds
     ]
     return sum(c["noise"] for c in counts) / sum(sum(c.values()) for c in counts)
+
+
+IMBALANCED_SUITE = "synthetic-imbalanced"
+"""The third check's suite: the synthetic suite with train sizes 2,000 / 800 / 1,000 / 24 under
+the mean objective, at the settings of the shipped headroom table (docs/results/headroom.md)."""
+IMBALANCED_MODEL = {"name": "cnn", "embedding_dim": 64, "hidden_dim": 64}
+IMBALANCED_OPTIONS = {"max_len": 64}
+IMBALANCED_LR = 3e-3
+IMBALANCED_BUDGET = 600
+IMBALANCED_ANSWER = {"books": 0.57, "electronics": 0.25, "kitchen": 0.14, "toys": 0.04}
+"""Its best static mixture, +2.0 [+1.3, +2.9] test points over uniform on 5 seeds, from
+``python -m benchmarks.headroom --full`` (docs/results/data/headroom.json; a rerun of its
+``mtl-gym headroom`` found the same weights to two decimals): books, the largest task, gets most of
+the budget and toys, 24 examples, the least."""
+
+
+def imbalanced_training(seed: int, timesteps: int = 50_000, **settings: Any) -> TrainAgentConfig:
+    """The agent of the imbalanced check: trained on the suite's fast env at the agent defaults, as
+    ``benchmarks.headroom_capture`` trains it."""
+    return TrainAgentConfig.of(
+        {
+            "suite": IMBALANCED_SUITE,
+            "suite_options": IMBALANCED_OPTIONS,
+            "model": IMBALANCED_MODEL,
+            "trainer": {"lr": IMBALANCED_LR},
+            "env": {"episode_steps": IMBALANCED_BUDGET},
+            "timesteps": timesteps,
+            "fast": True,
+            "seed": seed,
+            **settings,
+        }
+    )
+
+
+def imbalanced_shares(
+    agent_path: str | Path, deployment: dict | None = None, seeds: Sequence[int] = (100, 101, 102)
+) -> dict[str, float]:
+    """Each task's share of the budget when the agent is deployed as ``mtl-gym run --method qls``
+    deploys it on :data:`IMBALANCED_SUITE` (full env), over runs of :data:`IMBALANCED_BUDGET` on ``seeds``."""
+    suite = load_suite(IMBALANCED_SUITE, **IMBALANCED_OPTIONS)
+    counts = [
+        run_schedule(
+            QLSScheduler(agent=str(agent_path), **(deployment or {})),
+            suite,
+            IMBALANCED_BUDGET,
+            seed,
+            model=IMBALANCED_MODEL,
+            env_config=agent_env_config(str(agent_path), {}),
+            trainer={"lr": IMBALANCED_LR},
+        ).action_counts
+        for seed in seeds
+    ]
+    total = sum(sum(c.values()) for c in counts)
+    return {task: sum(c[task] for c in counts) / total for task in suite.names}
+
+
+def share_distance(shares: dict[str, float], answer: dict[str, float] = IMBALANCED_ANSWER) -> float:
+    """L1 distance between two mixtures over the same tasks (0: equal, 2: disjoint)."""
+    if set(shares) != set(answer):
+        raise ValueError(f"mixtures over different tasks: {sorted(shares)} and {sorted(answer)}")
+    return sum(abs(shares[task] - answer[task]) for task in answer)
