@@ -90,7 +90,10 @@ def main() -> None:
         "noise_per_seed": shares,
         "imbalanced_distance": round(max(share_distance(m) for m in mixtures.values()), 3),
         "uniform_distance": round(share_distance(uniform), 3),
-        "imbalanced_shares": {seed: {t: round(v, 3) for t, v in m.items()} for seed, m in mixtures.items()},
+        "imbalanced_per_seed": {
+            seed: {"distance": round(share_distance(m), 3), "shares": {t: round(v, 3) for t, v in m.items()}}
+            for seed, m in mixtures.items()
+        },
         "imbalanced_answer": IMBALANCED_ANSWER,
         "timesteps": args.timesteps,
         "imbalanced_timesteps": args.imbalanced_timesteps,

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from mtl_gym.agents import QLS, QLSScheduler
-from mtl_gym.agents.common.buffers import MaskableReplayBufferSamples
+from mtl_gym.agents.common.buffers import MaskableNStepReplayBuffer, MaskableReplayBufferSamples
 from mtl_gym.agents.common.known_answer import (
     IMBALANCED_ANSWER,
     SCORED_STATES,
@@ -20,6 +20,7 @@ from mtl_gym.agents.common.known_answer import (
     optimal_states,
     share_distance,
 )
+from mtl_gym.agents.common.masking import MASK_KEY
 from mtl_gym.agents.common.serialization import save_agent
 from mtl_gym.agents.qls import AnnealedBoltzmann, BoltzmannGumbel, EpsilonGreedy, train_agent
 from mtl_gym.env import MTLSchedulingEnv, run_schedule
@@ -195,6 +196,33 @@ def test_terminal_mask_comes_from_info_under_autoreset():
     # every second transition ends the episode (truncated): its next-state mask is the terminal
     # one [False, True], although the autoreset env now allows both actions.
     assert masks[1::2].tolist() == [[False, True]] * 3 and masks[0::2].tolist() == [[True, True]] * 3
+
+
+@pytest.mark.parametrize("n_envs", [1, 3])
+def test_n_step_samples_carry_the_mask_of_the_state_they_bootstrap_from(n_envs):
+    """Every stored next state is a number, and its mask allows that number's action alone; with
+    episodes ending at random (dones and timeouts) and the buffer wrapping around, each n-step
+    sample's mask must be its next state's, wherever the n-step window stopped."""
+    steps = 45
+    actions = spaces.Discrete(steps * n_envs)
+    space = spaces.Box(0.0, float(steps * n_envs), (1,), dtype=np.float32)
+    buffer = MaskableNStepReplayBuffer(30, space, actions, n_envs=n_envs, n_steps=4, gamma=0.9)
+    rng = np.random.default_rng(0)
+    for t in range(steps):
+        states = t * n_envs + np.arange(n_envs)
+        infos = [
+            {MASK_KEY: np.arange(actions.n) == state, "TimeLimit.truncated": bool(rng.random() < 0.1)}
+            for state in states
+        ]
+        dones = rng.random(n_envs) < 0.2
+        buffer.add(
+            np.zeros((n_envs, 1)), states[:, None], np.zeros((n_envs, 1)), np.ones(n_envs), dones, infos
+        )
+    np.random.seed(0)
+    samples = buffer.sample(300)
+    assert (samples.rewards > 1.0).any(), "some returns must span several steps"
+    bootstrapped = samples.next_observations[:, 0].long()
+    assert torch.equal(samples.next_action_masks.long().argmax(dim=1), bootstrapped)
 
 
 def test_masks_from_env_when_info_lacks_them():

@@ -1,8 +1,9 @@
-"""A replay buffer that keeps, with each transition, the action mask of its next state.
+"""Replay buffers that keep, with each transition, the action mask of its next state.
 
 The TD target's max over next-state Q-values must range over the actions allowed there. Under
 VecEnv autoreset the env has already moved on to a new episode when the transition is stored, so
-the mask is read from the step's info (the terminal state's mask), never from the env.
+the mask is read from the step's info (the terminal state's mask), never from the env. The n-step
+variant returns the mask of the state its n-step return bootstraps from.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 
 from .masking import MASK_KEY
@@ -28,8 +29,8 @@ class MaskableReplayBufferSamples(NamedTuple):
     discounts: torch.Tensor | None = None
 
 
-class MaskableReplayBuffer(ReplayBuffer):
-    """SB3's ReplayBuffer plus ``next_action_masks`` ``[buffer, n_envs, n_actions]``."""
+class _NextMasks:
+    """``next_action_masks`` ``[buffer, n_envs, n_actions]`` beside a ReplayBuffer's arrays."""
 
     def __init__(
         self,
@@ -63,6 +64,30 @@ class MaskableReplayBuffer(ReplayBuffer):
         state = np.random.get_state()
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         np.random.set_state(state)
+        last = self._bootstrap_indices(batch_inds, env_indices)
         samples = super()._get_samples(batch_inds, env)
-        masks = torch.as_tensor(self.next_action_masks[batch_inds, env_indices], device=self.device)
+        masks = torch.as_tensor(self.next_action_masks[last, env_indices], device=self.device)
         return MaskableReplayBufferSamples(*samples[:5], next_action_masks=masks, discounts=samples.discounts)
+
+    def _bootstrap_indices(self, batch_inds: np.ndarray, env_indices: np.ndarray) -> np.ndarray:
+        """The transitions whose next state the sampled ones bootstrap from: themselves."""
+        return batch_inds
+
+
+class MaskableReplayBuffer(_NextMasks, ReplayBuffer):
+    """SB3's ReplayBuffer plus ``next_action_masks`` ``[buffer, n_envs, n_actions]``."""
+
+
+class MaskableNStepReplayBuffer(_NextMasks, NStepReplayBuffer):
+    """SB3's NStepReplayBuffer (``n_steps``, ``gamma``) plus ``next_action_masks``: each sample's mask
+    is that of the state its n-step return bootstraps from."""
+
+    def _bootstrap_indices(self, batch_inds: np.ndarray, env_indices: np.ndarray) -> np.ndarray:
+        # NStepReplayBuffer's rule: the window ends at its first done or timeout, and the newest
+        # transition counts as a timeout unless done (the slot after it belongs to another time).
+        indices = (batch_inds[:, None] + np.arange(self.n_steps)) % self.buffer_size
+        dones = self.dones[indices, env_indices[:, None]].astype(bool)
+        ends = dones | self.timeouts[indices, env_indices[:, None]].astype(bool)
+        ends |= (indices == (self.pos - 1) % self.buffer_size) & ~dones
+        steps = np.where(ends.any(axis=1), ends.argmax(axis=1), self.n_steps - 1)
+        return (batch_inds + steps) % self.buffer_size

@@ -25,7 +25,7 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.utils import polyak_update
 
-from ..common.buffers import MaskableReplayBuffer, MaskableReplayBufferSamples
+from ..common.buffers import MaskableNStepReplayBuffer, MaskableReplayBuffer, MaskableReplayBufferSamples
 from ..common.masking import MASK_KEY, env_action_masks, masked_argmax, random_allowed
 from .exploration import EXPLORATIONS, Exploration
 
@@ -50,7 +50,8 @@ class QLS(DQN):
     :param exploration_kwargs: the strategy's settings: ``c`` and ``scale`` for Boltzmann-Gumbel
         (beta_a = c / sqrt(N_a), c in units of the running spread of Q across actions, or of Q
         itself with ``scale="absolute"``); ``initial``, ``final``, ``fraction`` for the others.
-    Other arguments are SB3 DQN's. Defaults differ from SB3's where our runs are short (2,000-10,000
+    Other arguments are SB3 DQN's; ``n_steps`` > 1 (n-step returns) stores transitions in
+    :class:`MaskableNStepReplayBuffer`. Defaults differ from SB3's where our runs are short (2,000-10,000
     env steps): soft target updates every gradient step, ``tau=TAU`` with ``target_update_interval=1``
     counted in gradient steps (SB3 counts it in env steps and moves the target once per vector step,
     however many gradient steps there were; SB3:
@@ -81,6 +82,14 @@ class QLS(DQN):
             raise ValueError(f"unknown exploration {exploration!r}; expected one of {sorted(EXPLORATIONS)}")
         self.exploration = exploration
         self.exploration_kwargs = dict(exploration_kwargs or {})
+        if kwargs.get("n_steps", 1) > 1:
+            # SB3 sets up its n-step buffer only when no buffer class is given; this is its masked one.
+            kwargs.setdefault("replay_buffer_class", MaskableNStepReplayBuffer)
+            kwargs["replay_buffer_kwargs"] = {
+                "n_steps": kwargs["n_steps"],
+                "gamma": gamma,
+                **kwargs.get("replay_buffer_kwargs", {}),
+            }
         kwargs.setdefault("replay_buffer_class", MaskableReplayBuffer)
         super().__init__(
             policy,
@@ -102,6 +111,9 @@ class QLS(DQN):
         with warnings.catch_warnings():
             # It warns that the target moves once per vector step; here it moves per gradient step.
             warnings.filterwarnings("ignore", message="The number of environments used is greater")
+            if issubclass(self.replay_buffer_class, MaskableNStepReplayBuffer):
+                # It warns that n_steps is ignored for a custom buffer; this one takes it (__init__).
+                warnings.filterwarnings("ignore", message="`n_steps=")
             super()._setup_model()
         rng = np.random.default_rng(self.seed)
         self.explorer: Exploration = EXPLORATIONS[self.exploration](
