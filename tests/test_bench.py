@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import pickle
 import shutil
 from dataclasses import replace
 
@@ -13,15 +14,17 @@ import pytest
 import torch
 
 from mtl_gym.agents import QLS
-from mtl_gym.agents.common.serialization import load_agent
+from mtl_gym.agents.common.serialization import AgentFileError, load_agent
 from mtl_gym.bench import execute
 from mtl_gym.bench.bench import run_bench
 from mtl_gym.bench.config import BenchConfig
 from mtl_gym.bench.ranking import utility_ranking
 from mtl_gym.bench.tables import has_f1, summarise
 from mtl_gym.cli import main
+from mtl_gym.data.errors import DataError
 from mtl_gym.spec import split_spec_list
 from mtl_gym.training import RunResult
+from mtl_gym.training.trainer import NonFiniteLossError
 
 TINY = BenchConfig(
     suite="synthetic",
@@ -364,3 +367,29 @@ def test_agent_options_reach_the_agents_the_harness_trains(tmp_path):
     assert config.env == {"bins": 10}  # the scheduled runs keep the bench's env
     with pytest.raises(ValueError, match="num_env"):
         config_from_args(parser.parse_args(["--agent-option", "num_env=4", "--out", str(tmp_path)]))
+
+
+def test_a_worker_error_reaches_the_driver_with_its_message(tmp_path):
+    """A trial that fails in a pool worker (here, an agent file that is not one) comes back as its
+    own error, naming the file: an error that did not unpickle used to break the pool, leaving
+    only "A child process terminated abruptly"."""
+    bad = tmp_path / "agent.zip"
+    bad.write_text("not a zip")
+    trial = execute.Trial("qls", 1e-3, 0, str(bad))
+    [(ran, outcome)] = list(execute._pool_runs(replace(TINY, methods=["qls"], workers=1), [trial]))
+    assert ran == trial
+    assert isinstance(outcome, AgentFileError) and outcome.path == str(bad)
+    assert str(bad) in str(outcome)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AgentFileError("runs/a/agent.zip", "not an agent file"),
+        DataError("label 7 out of range", "train.tsv", 3),
+        NonFiniteLossError("books", float("inf")),
+    ],
+)
+def test_errors_cross_a_process_boundary_with_their_fields(error):
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error) and str(copy) == str(error) and vars(copy) == vars(error)

@@ -71,6 +71,11 @@ class AgentFileError(ValueError):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self):
+        # Rebuilt from its own arguments, so that it crosses a process pool (a bench worker's error
+        # would otherwise fail to unpickle in the parent and break the pool without its message).
+        return type(self), (self.path, self.reason)
+
 
 class UntrustedAgentError(AgentFileError):
     """A legacy Stable-Baselines3 zip, whose loading unpickles (runs) code, without ``trust``."""

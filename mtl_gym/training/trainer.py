@@ -99,6 +99,10 @@ class NonFiniteLossError(FloatingPointError):
             f"task {task_name!r} produced a non-finite training loss ({value}); no update was made"
         )
 
+    def __reduce__(self):
+        # Rebuilt from its own arguments, so that it crosses a process pool with them.
+        return type(self), (self.task_name, self.value)
+
 
 @dataclass
 class StepGraph:
