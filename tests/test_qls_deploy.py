@@ -1,5 +1,5 @@
 """Deploying a QLS agent: the sampling policy, exploration in units of the Q spread, the agent/env
-contract, the training log and the evaluation that keeps best_agent.zip."""
+contract, the training log and the evaluation that chooses agent.zip."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import tempfile
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
 
 from mtl_gym.agents import QLS, QLSScheduler
 from mtl_gym.agents.common.contract import DEPLOYED_OBSERVE_EVERY, agent_env_config
 from mtl_gym.agents.common.masking import masked_argmax, standardized_softmax
 from mtl_gym.agents.common.serialization import load_agent
 from mtl_gym.agents.qls import BoltzmannGumbel, TrainAgentConfig, train_agent
+from mtl_gym.agents.qls import train as train_module
+from mtl_gym.agents.qls.evaluation import schedule_runner
 from mtl_gym.cli import main
 from mtl_gym.env import EnvConfig
 from mtl_gym.methods import METHODS, run_method
@@ -149,15 +153,38 @@ def test_training_logs_into_out_and_nowhere_else(trained):
     assert list(trained["cwd"].iterdir()) == [] and list(trained["temp"].iterdir()) == []
 
 
-def test_evaluation_keeps_the_best_deployed_agent(trained):
+def test_evaluation_deploys_the_agent_of_the_best_dev_score(trained, small_suite):
+    """agent.zip is the agent whose evaluation scored best: rerunning that evaluation with it (same
+    seeds, budget and deployed env) gives the best recorded score; the last agent is kept beside it."""
     out = trained["out"]
     with (out / "evaluations.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["timestep"]) for r in rows] == [10, 20]
     best = max(float(r["mean_dev_acc"]) for r in rows)
     assert float(rows[-1]["best_dev_acc"]) == best and rows[0]["saved"] == "1"
+    config = TrainAgentConfig.of(trained["record"]["config"])
+    run = schedule_runner(
+        small_suite,
+        config.evaluation_budget(),
+        model=config.model,
+        env_config=agent_env_config(None, config.env_config()),
+        trainer=config.trainer_settings(),
+    )
+    agent = load_agent(QLS, out / "agent.zip")
+    scores = [run(QLSScheduler(agent), seed).objective_score("mean", "dev") for seed in config.eval_seeds]
+    assert np.mean(scores) == pytest.approx(best)
     # Three tasks' 10-bin histograms and the agent-training features (share, since, loss per task, elapsed).
-    assert load_agent(QLS, out / "best_agent.zip").observation_space.shape == (3 * 10 + 3 * 3 + 1,)
+    assert load_agent(QLS, out / "last_agent.zip").observation_space.shape == (3 * 10 + 3 * 3 + 1,)
+    assert not (out / "best_agent.zip").exists()
+
+
+def test_evaluations_default_to_ten_over_a_fast_env_qls_training():
+    fast = TrainAgentConfig(fast=True, timesteps=20_000, env={"episode_steps": 150, "steps_per_action": 4})
+    assert fast.evaluation_interval() == 2_000 and fast.evaluation_budget() == 600
+    assert TrainAgentConfig(fast=False, timesteps=20_000).evaluation_interval() == 0
+    assert TrainAgentConfig(fast=True, algorithm="ppo").evaluation_interval() == 0
+    assert TrainAgentConfig(fast=True, eval_every=0).evaluation_interval() == 0
+    assert TrainAgentConfig(fast=True, eval_every=7, eval_budget=9).evaluation_budget() == 9
 
 
 def test_config_json_records_the_observation_contract(trained):
@@ -229,3 +256,43 @@ def test_a_deployed_agent_probes_every_few_steps_unless_told():
     assert agent_env_config(None, {"observe_every": 1}).observe_every == 1
     assert agent_env_config(None, {"observe_every": 4}).observe_every == 4
     assert EnvConfig().observe_every is None and EnvConfig().probe_every == 1
+
+
+def test_agent_zip_is_the_best_evaluation_agent_not_the_last(small_suite, tmp_path, monkeypatch):
+    """With evaluations scripted to score the first best, agent.zip holds the weights the agent had
+    at the first evaluation, and last_agent.zip the trained-on ones."""
+    scores = iter([0.9, 0.9, 0.1, 0.1])  # two seeds per evaluation
+
+    class Scored:
+        def __init__(self, score: float):
+            self.score = score
+
+        def objective_score(self, objective: str, split: str) -> float:
+            return self.score
+
+    monkeypatch.setattr(
+        train_module, "schedule_runner", lambda *a, **k: lambda scheduler, seed: Scored(next(scores))
+    )
+    at_first_evaluation = {}
+
+    class Snapshot(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps == 10:
+                at_first_evaluation.update({k: v.clone() for k, v in self.model.policy.state_dict().items()})
+            return True
+
+    config = TrainAgentConfig(
+        model=MODEL,
+        env={"episode_steps": 10},
+        timesteps=20,
+        algorithm_kwargs={"learning_starts": 5},
+        eval_every=10,
+        eval_budget=6,
+        seed=0,
+    )
+    train_agent(config, tmp_path, progress_bar=False, suite=small_suite, callbacks=[Snapshot()])
+    assert next(scores, None) is None, "both evaluations ran on the scripted scores"
+    deployed = load_agent(QLS, tmp_path / "agent.zip").policy.state_dict()
+    last = load_agent(QLS, tmp_path / "last_agent.zip").policy.state_dict()
+    assert all(torch.equal(deployed[k], at_first_evaluation[k]) for k in deployed)
+    assert not all(torch.equal(last[k], at_first_evaluation[k]) for k in last)

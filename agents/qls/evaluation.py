@@ -3,7 +3,8 @@
 Every ``every`` decisions (env steps over all envs of a vector env),
 :class:`DeployedEvalCallback` trains fresh MTL models for ``budget`` task-minibatches under
 :class:`QLSScheduler` (the deployed policy, softmax by default) on fixed seeds, and saves the agent
-as ``best_agent.zip`` when its mean dev accuracy is the best so far. Training reward alone does
+as ``best_agent.zip`` when its mean dev score (under the env's objective) is the best so far;
+``train_agent`` then deploys that one as ``agent.zip``. Training reward alone does
 not say which agent schedules best: it is earned under exploration, and the deployed policy is not
 the one that earned it. Results go to SB3's logger (``eval/``) and to
 ``evaluations.csv``. The global random states are restored after each evaluation, so training
@@ -27,6 +28,9 @@ from mtl_gym.training.runs import RunRecorder
 from ..common.callbacks import interval_reached, preserved_global_rng
 from ..common.serialization import save_agent
 from .scheduler import QLSScheduler
+
+BEST_AGENT = "best_agent.zip"
+"""Where the agent of the best evaluation so far is saved."""
 
 
 class DeployedEvalCallback(BaseCallback):
@@ -71,7 +75,7 @@ class DeployedEvalCallback(BaseCallback):
         improved = dev > self.best
         if improved:
             self.best = dev
-            save_agent(self.model, self.out / "best_agent.zip")
+            save_agent(self.model, self.out / BEST_AGENT)
         self.rows.append(
             {
                 "timestep": self.num_timesteps,

@@ -21,11 +21,18 @@ from mtl_gym.training import check_device
 from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
 from ..common.callbacks import ProgressBar
-from ..common.contract import CONFIG_FILE, observation_settings
+from ..common.contract import CONFIG_FILE, agent_env_config, observation_settings
 from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
-from .evaluation import DeployedEvalCallback, schedule_runner
+from .evaluation import BEST_AGENT, DeployedEvalCallback, schedule_runner
 from .qls import LEARNING_RATE
+
+LAST_AGENT = "last_agent.zip"
+"""The agent at the end of training, when evaluations chose another for agent.zip."""
+
+EVALUATIONS = 10
+"""Evaluations of the deployed policy over a fast-env QLS training when ``eval_every`` is left to
+its default; the agent of the best dev score is kept."""
 
 INSTANCE_SUITE = "synthetic-instances"
 """The suite name of an instance set: the agent trains over its instances, one per episode."""
@@ -88,14 +95,21 @@ class TrainAgentConfig(Settings):
     in units of Q, the paper's)."""
     learning_rate: float = LEARNING_RATE
     """Adam step size of the agent's networks (QLS: the Q-network; PPO: actor and critic)."""
-    eval_every: int = 0
+    eval_every: int | None = None
     """Decisions (env steps over all envs of the fast env) between evaluations of the deployed
-    policy (0: none). Each trains a fresh MTL model for eval_budget task-minibatches per eval seed
-    under the agent's scheduler and keeps best_agent.zip by mean dev accuracy; it costs about
-    eval_budget x len(eval_seeds) env steps."""
-    eval_budget: int = 200
-    """Task-minibatches of each evaluation run."""
-    eval_seeds: list[int] = field(default_factory=lambda: [10_000])
+    policy; 0: none. Each trains a fresh MTL model for eval_budget task-minibatches per eval seed
+    under the agent's scheduler, deployed as it will be (:func:`~mtl_gym.agents.common.contract.agent_env_config`),
+    and scores its dev split under the env's objective; the agent of the best score is the one
+    written to agent.zip (the last one to last_agent.zip). It costs about eval_budget x
+    len(eval_seeds) full-env steps. None (the default): :data:`EVALUATIONS` evaluations over the
+    training for QLS on the fast env, where they cost about as much as the training (no evaluation
+    otherwise): agents trained to the end scored below uniform on synthetic-noisy-aux (-5.4 points,
+    three agent seeds) where the selected ones scored +1.5 (docs/results/learned-schedulers.md,
+    "The horizon")."""
+    eval_budget: int | None = None
+    """Task-minibatches of each evaluation run; None: the run length the agent trains on
+    (episode_steps x steps_per_action)."""
+    eval_seeds: list[int] = field(default_factory=lambda: [10_000, 10_001])
     """Seeds of the evaluation runs, away from the bench's evaluation seeds (0, 1, ...)."""
     deploy: dict = field(default_factory=dict)
     """Settings of the evaluated deployment (QLS: policy, temperature); its defaults if empty."""
@@ -127,6 +141,19 @@ class TrainAgentConfig(Settings):
             self.device = check_device(self.device)
         except ValueError as err:
             raise ValueError(f"TrainAgentConfig.device: {err}") from None
+
+    def evaluation_interval(self) -> int:
+        """Decisions between evaluations (0: none): ``eval_every``, or its default (see there)."""
+        if self.eval_every is not None:
+            return self.eval_every
+        return max(1, self.timesteps // EVALUATIONS) if self.fast and self.algorithm == "qls" else 0
+
+    def evaluation_budget(self) -> int:
+        """Task-minibatches of each evaluation run: ``eval_budget``, or the training run's length."""
+        if self.eval_budget is not None:
+            return self.eval_budget
+        env = self.env_config()
+        return env.episode_steps * env.steps_per_action
 
     def trainer_settings(self) -> dict:
         """TrainerConfig fields of the env's MTL model: ``trainer``, on ``device`` unless it names its own."""
@@ -198,7 +225,9 @@ def train_agent(
 ) -> dict:
     """Train, then write ``agent.zip``, ``curves.csv``, ``curves.png`` and ``config.json`` to ``out``,
     with SB3's log (``progress.csv``; TensorBoard event files when tensorboard is installed) and,
-    when ``config.eval_every`` is set, ``best_agent.zip`` and ``evaluations.csv``. ``callbacks`` run
+    when the deployed policy is evaluated (:meth:`TrainAgentConfig.evaluation_interval`),
+    ``evaluations.csv``, with ``agent.zip`` the agent of the best evaluation and ``last_agent.zip``
+    the last. ``callbacks`` run
     beside them (one returning False ends training early). ``progress_bar``: a bar of the decisions
     trained on stderr (:class:`~mtl_gym.agents.common.callbacks.ProgressBar`); None draws it only
     when stderr is a terminal.
@@ -215,21 +244,22 @@ def train_agent(
     recorder = CurveRecorder()
     bar = ProgressBar(progress_bar)
     listeners = [bar, recorder, *callbacks]
-    if config.eval_every:
+    interval = config.evaluation_interval()
+    if interval:
         if config.algorithm != "qls":
             raise ValueError(
                 "eval_every evaluates the QLS deployment; it is not available for " + config.algorithm
             )
         run = schedule_runner(
             suite,
-            config.eval_budget,
+            config.evaluation_budget(),
             model=config.model,
-            env_config=config.env_config(),
+            env_config=agent_env_config(None, config.env_config()),
             trainer=config.trainer_settings(),
         )
         listeners.append(
             DeployedEvalCallback(
-                run, out, config.eval_every, config.eval_seeds, config.deploy, config.env_config().objective
+                run, out, interval, config.eval_seeds, config.deploy, config.env_config().objective
             )
         )
     start = time.perf_counter()
@@ -241,7 +271,12 @@ def train_agent(
     if agent.logger.name_to_value:
         agent.logger.dump(agent.num_timesteps)
     agent.logger.close()
-    save_agent(agent, out / "agent.zip")
+    if interval:
+        # The agent to deploy is the one that scheduled best on dev; the last one is kept beside it.
+        save_agent(agent, out / LAST_AGENT)
+        (out / BEST_AGENT).replace(out / "agent.zip")
+    else:
+        save_agent(agent, out / "agent.zip")
     recorder.write_csv(out / "curves.csv")
     recorder.plot(out / "curves.png", env.suite.names)
     record = {

@@ -52,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         required=True,
-        help="folder for agent.zip, config.json, curves.csv|png, SB3's progress.csv (and best_agent.zip, "
-        "evaluations.csv with --eval-every)",
+        help="folder for agent.zip, config.json, curves.csv|png, SB3's progress.csv (and last_agent.zip, "
+        "evaluations.csv when the deployed policy is evaluated)",
     )
     add_model_options(parser)
     parser.add_argument(
@@ -93,10 +93,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-every",
         type=int,
-        help="decisions (env steps over all of a vector env's envs) between evaluations of the deployed policy, which keep best_agent.zip (default: 0, none)",
+        help="decisions (env steps over all of a vector env's envs) between evaluations of the deployed policy; "
+        "agent.zip is then the agent of the best dev score, last_agent.zip the last (default: 10 evaluations "
+        "for QLS on the fast env, else 0, none)",
     )
     parser.add_argument(
-        "--eval-budget", type=int, help="task-minibatches of each evaluation run (default: 200)"
+        "--eval-budget",
+        type=int,
+        help="task-minibatches of each evaluation run (default: the training run's length)",
     )
     add_run_options(parser)
     add_device_option(parser, "the agent, with the env's MTL model,", default="auto, or --config's")
@@ -162,5 +166,5 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"trained {config.algorithm} for {config.timesteps} env steps in {record['wall_s']:.1f} s; "
         f"wrote {args.out}/agent.zip, config.json, curves.csv, curves.png, progress.csv"
-        + (", best_agent.zip, evaluations.csv" if config.eval_every else "")
+        + (", last_agent.zip, evaluations.csv" if config.evaluation_interval() else "")
     )
