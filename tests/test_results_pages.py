@@ -36,6 +36,7 @@ def test_readme_and_pages_tables_match_their_data():
     assert tables_in(ROOT / "docs" / "results" / "learned-schedulers.md") == [
         ("data/capture.json", "capture"),
         ("data/deployment.json", "capture-summary"),
+        ("data/horizon.json", "capture-summary"),
         ("data/amortised.json", "capture"),
     ]
     stale = update_tables(GENERATED, check=True)
