@@ -27,7 +27,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mtl_gym.data import load_suite
+from mtl_gym.data import TaskSuite, load_suite
 from mtl_gym.env import run_schedule
 
 from ..qls.scheduler import QLSScheduler
@@ -105,25 +105,43 @@ def noise_training(seed: int, timesteps: int = 20_000, **settings: Any) -> Train
     )
 
 
-def noise_share(
-    agent_path: str | Path, deployment: dict | None = None, seeds: Sequence[int] = (100, 101, 102)
-) -> float:
-    """The noise task's share of the budget when the agent is deployed as ``mtl-gym run --method qls``
+def deployed_shares(
+    agent_path: str | Path,
+    suite: TaskSuite,
+    budget: int,
+    seeds: Sequence[int],
+    deployment: dict | None = None,
+    **run_options: Any,
+) -> dict[str, float]:
+    """Each task's share of the budget when the agent is deployed as ``mtl-gym run --method qls``
     deploys it (full env; ``deployment``: QLSScheduler settings such as ``{"policy": "greedy"}``),
-    over runs of :data:`NOISE_BUDGET` on ``seeds``."""
-    suite = load_suite(NOISY_SUITE)
+    over runs of ``budget`` on ``seeds``; ``run_options`` (model, trainer, and env settings as
+    ``env``) go to :func:`run_schedule`."""
+    env = run_options.pop("env", {})
     counts = [
         run_schedule(
             QLSScheduler(agent=str(agent_path), **(deployment or {})),
             suite,
-            NOISE_BUDGET,
+            budget,
             seed,
-            model=NOISY_MODEL,
-            env_config=agent_env_config(str(agent_path), NOISY_ENV),
+            env_config=agent_env_config(str(agent_path), env),
+            **run_options,
         ).action_counts
         for seed in seeds
     ]
-    return sum(c["noise"] for c in counts) / sum(sum(c.values()) for c in counts)
+    total = sum(sum(c.values()) for c in counts)
+    return {task: sum(c[task] for c in counts) / total for task in suite.names}
+
+
+def noise_share(
+    agent_path: str | Path, deployment: dict | None = None, seeds: Sequence[int] = (100, 101, 102)
+) -> float:
+    """The noise task's share of the budget, deployed by :func:`deployed_shares` for :data:`NOISE_BUDGET`."""
+    suite = load_suite(NOISY_SUITE)
+    shares = deployed_shares(
+        agent_path, suite, NOISE_BUDGET, seeds, deployment, model=NOISY_MODEL, env=NOISY_ENV
+    )
+    return shares["noise"]
 
 
 IMBALANCED_SUITE = "synthetic-imbalanced"
@@ -161,23 +179,18 @@ def imbalanced_training(seed: int, timesteps: int = 50_000, **settings: Any) -> 
 def imbalanced_shares(
     agent_path: str | Path, deployment: dict | None = None, seeds: Sequence[int] = (100, 101, 102)
 ) -> dict[str, float]:
-    """Each task's share of the budget when the agent is deployed as ``mtl-gym run --method qls``
-    deploys it on :data:`IMBALANCED_SUITE` (full env), over runs of :data:`IMBALANCED_BUDGET` on ``seeds``."""
+    """Each task's share of the budget on :data:`IMBALANCED_SUITE`, deployed by :func:`deployed_shares`
+    for :data:`IMBALANCED_BUDGET`."""
     suite = load_suite(IMBALANCED_SUITE, **IMBALANCED_OPTIONS)
-    counts = [
-        run_schedule(
-            QLSScheduler(agent=str(agent_path), **(deployment or {})),
-            suite,
-            IMBALANCED_BUDGET,
-            seed,
-            model=IMBALANCED_MODEL,
-            env_config=agent_env_config(str(agent_path), {}),
-            trainer={"lr": IMBALANCED_LR},
-        ).action_counts
-        for seed in seeds
-    ]
-    total = sum(sum(c.values()) for c in counts)
-    return {task: sum(c[task] for c in counts) / total for task in suite.names}
+    return deployed_shares(
+        agent_path,
+        suite,
+        IMBALANCED_BUDGET,
+        seeds,
+        deployment,
+        model=IMBALANCED_MODEL,
+        trainer={"lr": IMBALANCED_LR},
+    )
 
 
 def share_distance(shares: dict[str, float], answer: dict[str, float] = IMBALANCED_ANSWER) -> float:
