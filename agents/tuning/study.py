@@ -191,6 +191,11 @@ def tune_agent(
 
     def objective(trial) -> float:
         config = space.sample(trial, base)
+        if config.eval_every is None:
+            # The study scores the live agent with its own evaluations; a trial does not also pick
+            # among its checkpoints (train_agent's default on the fast env), so the trial's config,
+            # best_config.json included, trains the agent the study measured.
+            config = dataclasses.replace(config, eval_every=0)
         trial.set_user_attr("config", dataclasses.asdict(config))
 
         def evaluate(agent) -> float:
