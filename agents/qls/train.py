@@ -103,8 +103,8 @@ class TrainAgentConfig(Settings):
     and scores its dev split under the env's objective; the agent of the best score is the one
     written to agent.zip (the last one to last_agent.zip). It costs about eval_budget x
     len(eval_seeds) full-env steps. None (the default): :data:`EVALUATIONS` evaluations over the
-    training for QLS on the fast env, where they cost about as much as the training (no evaluation
-    otherwise): agents trained to the end scored below uniform on synthetic-noisy-aux (-5.4 points,
+    training for QLS on the fast env, where they cost about twice the training itself (none
+    otherwise, where each costs about as much as a training episode): agents trained to the end scored below uniform on synthetic-noisy-aux (-5.4 points,
     three agent seeds) where the selected ones scored +1.5 (docs/results/learned-schedulers.md,
     "The horizon")."""
     eval_budget: int | None = None
