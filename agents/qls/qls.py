@@ -82,9 +82,9 @@ class QLS(DQN):
             raise ValueError(f"unknown exploration {exploration!r}; expected one of {sorted(EXPLORATIONS)}")
         self.exploration = exploration
         self.exploration_kwargs = dict(exploration_kwargs or {})
-        if kwargs.get("n_steps", 1) > 1:
+        if kwargs.get("n_steps", 1) > 1 and "replay_buffer_class" not in kwargs:
             # SB3 sets up its n-step buffer only when no buffer class is given; this is its masked one.
-            kwargs.setdefault("replay_buffer_class", MaskableNStepReplayBuffer)
+            kwargs["replay_buffer_class"] = MaskableNStepReplayBuffer
             kwargs["replay_buffer_kwargs"] = {
                 "n_steps": kwargs["n_steps"],
                 "gamma": gamma,
