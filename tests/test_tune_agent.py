@@ -180,8 +180,10 @@ def test_tune_agent_resumes_after_a_kill_and_its_best_config_trains(tmp_path, ca
             assert time.monotonic() < deadline, "the tuner finished no trial in time"
             trials = started_trials(out)
             finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
-            if finished and any(t.state.name == "RUNNING" and t.params for t in trials):
-                break  # killed inside a trial that has sampled its parameters
+            # Killed inside a trial that has sampled all its parameters: the trial records its
+            # config right after sampling them (a kill between two draws left a partial set).
+            if finished and any(t.state.name == "RUNNING" and "config" in t.user_attrs for t in trials):
+                break
             time.sleep(0.2)
     finally:
         worker.send_signal(signal.SIGKILL)
