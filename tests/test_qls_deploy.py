@@ -20,7 +20,6 @@ from mtl_gym.agents.common.masking import masked_argmax, standardized_softmax
 from mtl_gym.agents.common.serialization import load_agent
 from mtl_gym.agents.qls import BoltzmannGumbel, TrainAgentConfig, train_agent
 from mtl_gym.agents.qls import train as train_module
-from mtl_gym.agents.qls.evaluation import schedule_runner
 from mtl_gym.cli import main
 from mtl_gym.env import EnvConfig
 from mtl_gym.methods import METHODS, run_method
@@ -163,13 +162,7 @@ def test_evaluation_deploys_the_agent_of_the_best_dev_score(trained, small_suite
     best = max(float(r["mean_dev_acc"]) for r in rows)
     assert float(rows[-1]["best_dev_acc"]) == best and rows[0]["saved"] == "1"
     config = TrainAgentConfig.of(trained["record"]["config"])
-    run = schedule_runner(
-        small_suite,
-        config.evaluation_budget(),
-        model=config.model,
-        env_config=agent_env_config(None, config.env_config()),
-        trainer=config.trainer_settings(),
-    )
+    run = config.evaluation_runner(small_suite)
     agent = load_agent(QLS, out / "agent.zip")
     scores = [run(QLSScheduler(agent), seed).objective_score("mean", "dev") for seed in config.eval_seeds]
     assert np.mean(scores) == pytest.approx(best)

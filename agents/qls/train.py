@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from mtl_gym.env import EnvConfig, MTLSchedulingEnv
 from mtl_gym.env.instances import InstanceSetEnv, SuiteSetEnv
 from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
-from mtl_gym.training import check_device
+from mtl_gym.training import RunResult, check_device
 
 from ..algorithms import build_agent
 from ..common.batched import BatchedVecEnv
@@ -26,6 +27,7 @@ from ..common.curves import CurveRecorder
 from ..common.serialization import save_agent
 from .evaluation import BEST_AGENT, DeployedEvalCallback, schedule_runner
 from .qls import LEARNING_RATE
+from .scheduler import QLSScheduler
 
 LAST_AGENT = "last_agent.zip"
 """The agent at the end of training, when evaluations chose another for agent.zip."""
@@ -156,6 +158,17 @@ class TrainAgentConfig(Settings):
         env = self.env_config()
         return env.episode_steps * env.steps_per_action
 
+    def evaluation_runner(self, suite: TaskSuite) -> Callable[[QLSScheduler, int], RunResult]:
+        """One evaluation run on ``suite``: the deployed env (:func:`agent_env_config`), the MTL
+        model and trainer of training, :meth:`evaluation_budget` task-minibatches."""
+        return schedule_runner(
+            suite,
+            self.evaluation_budget(),
+            model=self.model,
+            env_config=agent_env_config(None, self.env_config()),
+            trainer=self.trainer_settings(),
+        )
+
     def trainer_settings(self) -> dict:
         """TrainerConfig fields of the env's MTL model: ``trainer``, on ``device`` unless it names its own."""
         return {"device": self.device, **self.trainer}
@@ -251,16 +264,14 @@ def train_agent(
             raise ValueError(
                 "eval_every evaluates the QLS deployment; it is not available for " + config.algorithm
             )
-        run = schedule_runner(
-            suite,
-            config.evaluation_budget(),
-            model=config.model,
-            env_config=agent_env_config(None, config.env_config()),
-            trainer=config.trainer_settings(),
-        )
         listeners.append(
             DeployedEvalCallback(
-                run, out, interval, config.eval_seeds, config.deploy, config.env_config().objective
+                config.evaluation_runner(suite),
+                out,
+                interval,
+                config.eval_seeds,
+                config.deploy,
+                config.env_config().objective,
             )
         )
     start = time.perf_counter()
