@@ -498,14 +498,15 @@ def _capture_summary(data: dict, link: str) -> str:
         for method, row in block["methods"].items():
             captured = "" if row["captured"] is None else f", {100 * row['captured']:.0f}%"
             cells.setdefault((block["deployment"], method), {})[block["suite"]] = (
-                ci_cell(row["paired"]) + captured
+                ci_cell(row["paired"]) + captured + f", largest share {row['largest_share']:.2f}"
             )
     header = ["agents and deployment", "method"] + [
         f"`{name}` @{b['budget']} (static {ci_cell(b['static_headroom'])})" for name, b in suites.items()
     ]
     lines = [
-        "Paired test difference from uniform in points [bootstrap 95% CI] and the fraction of the "
-        "static headroom captured, by suite (objective and seeds of each suite's headroom folder).",
+        "Paired test difference from uniform in points [bootstrap 95% CI], the fraction of the "
+        "static headroom captured and the largest task share, by suite (objective and seeds of each "
+        "suite's headroom folder).",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
