@@ -32,22 +32,28 @@ AGENTS = ("qls", "ppo")
 """Methods that deploy an agent, trained first (one per algorithm) under ``FOLDER/agents``."""
 
 
+def agent_settings(config: HeadroomConfig, algorithm: str = "qls", timesteps: int = 50_000) -> dict:
+    """TrainAgentConfig fields of an agent for a headroom folder: its suite, model, trainer, budget
+    and objective, on the fast env where the suite allows it."""
+    return dict(
+        suite=config.suite,
+        data_dir=config.data_dir,
+        suite_options=config.suite_options,
+        model=config.model,
+        trainer={**config.trainer, "lr": config.lr},
+        env={"objective": config.resolved_objective, "episode_steps": config.budget},
+        timesteps=timesteps,
+        # The fast env caches one feature vector per example: classification suites only.
+        fast=all(task.kind.value == "classification" for task in suite_of(config.bench())),
+        seed=AGENT_SEED,
+        algorithm=algorithm,
+    )
+
+
 def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: int, options: dict) -> str:
     path = folder / "agents" / algorithm
     if not (path / "agent.zip").is_file():
-        settings = dict(
-            suite=config.suite,
-            data_dir=config.data_dir,
-            suite_options=config.suite_options,
-            model=config.model,
-            trainer={**config.trainer, "lr": config.lr},
-            env={"objective": config.resolved_objective, "episode_steps": config.budget},
-            timesteps=timesteps,
-            # The fast env caches one feature vector per example: classification suites only.
-            fast=all(task.kind.value == "classification" for task in suite_of(config.bench())),
-            seed=AGENT_SEED,
-            algorithm=algorithm,
-        )
+        settings = agent_settings(config, algorithm, timesteps)
         env = {**settings["env"], **options.get("env", {})}
         train_agent(TrainAgentConfig.of({**settings, **options, "env": env}), path, progress_bar=False)
     return str(path / "agent.zip")
