@@ -11,17 +11,20 @@ objective. Per folder:
 
 - ``rank_correlation``: Spearman's rho between the schedules' mean test scores on the two envs;
 - ``fast_headroom``: on the fast env, the paired difference from uniform of the full env's best
-  static mixture, with its bootstrap 95% CI (the full env's ``static_headroom`` beside it), over
-  the folder's seeds or ``--fast-seeds``;
+  static schedule (chosen on dev, as ``headroom`` chooses it) with its bootstrap 95% CI, over the
+  folder's seeds or ``--fast-seeds``; the full env's ``static_headroom`` beside it;
 - ``fast_best``: the fast env's own best schedule and its paired difference from uniform;
 - ``reward_*``: the same for what the agent learns from, its reward at the run's end (minus the
   objective's loss over the whole dev split): ``reward_rank_correlation`` against the full env's
   test scores, ``reward_headroom`` (the full env's best against uniform, in loss units) and
-  ``reward_best``.
+  ``reward_best``;
+- with ``--agents``, ``agent`` and ``agent:greedy``: the folder's QLS agent deployed on the fast env,
+  its paired test and reward differences from uniform there and its task shares: whether it learned
+  the answer of the env it trained on.
 
 A suite whose full-env answer is not the fast env's is one that a fast-env agent cannot learn,
-whatever its learning signal. Runs all schedules of a folder at once in one batched env: about a
-minute and a half per 600-minibatch folder of 18 schedules x 5 seeds on one core.
+whatever its learning signal. Runs all schedules of a folder at once in one batched env: 5 to 30 s
+a folder of 12 to 18 schedules x 20 seeds on one core.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ from pathlib import Path
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from mtl_gym.agents.qls import TrainAgentConfig
+from mtl_gym.agents import QLS
+from mtl_gym.agents.common.contract import agent_env_config, recorded_deployment
+from mtl_gym.agents.common.masking import masked_argmax, sample_rows, standardized_softmax
+from mtl_gym.agents.common.serialization import load_agent
+from mtl_gym.agents.qls import QLSScheduler, TrainAgentConfig
 from mtl_gym.bench.headroom import HeadroomConfig, headroom
 from mtl_gym.bench.tables import average_score
 from mtl_gym.data import load_suite
@@ -72,48 +79,98 @@ def schedule_weights(method: str, names: list[str]) -> np.ndarray | None:
     return weights / weights.sum()
 
 
-def fast_scores(
-    folder: Path, methods: list[str], seeds: list[int], features: dict | None = None
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Of each method's fast-env run on each seed: the test score x100 under the folder's objective,
-    and the agent's reward at the run's end, minus the objective's loss over the whole dev split."""
+AGENT_POLICIES = {"agent": "softmax", "agent:greedy": "greedy"}
+"""Rows of an agent deployed on the fast env: as ``--method qls`` deploys it, and greedily."""
+
+
+@dataclasses.dataclass
+class FastRuns:
+    """Per method, one entry per seed: test score x100 under the objective, the agent's reward at the
+    run's end (minus the objective's loss over the whole dev split) and the task shares."""
+
+    scores: dict[str, list[float]]
+    rewards: dict[str, list[float]]
+    shares: dict[str, list[np.ndarray]]
+
+
+def agent_actions(agent: QLS, policy: str, temperature: float, observations, masks, rng) -> np.ndarray:
+    q_values, _ = agent.q_values(observations)
+    if policy == "greedy":
+        return masked_argmax(q_values, masks)
+    return sample_rows(standardized_softmax(q_values, masks, temperature), rng)
+
+
+def fast_runs(
+    folder: Path,
+    methods: list[str],
+    seeds: list[int],
+    features: dict | None = None,
+    agent_path: Path | None = None,
+) -> FastRuns:
+    """Each static method, and the agent at ``agent_path`` (:data:`AGENT_POLICIES`), run on the fast
+    env for the folder's budget on each seed."""
     config = HeadroomConfig.of(json.loads((folder / "config.json").read_text()))
     settings = agent_settings(config)
     if not settings["fast"]:
         raise ValueError(f"{folder}: the fast env holds classification suites only")
-    env = {**settings["env"], "reference": None}
-    agent = TrainAgentConfig.of({**settings, "env": env, "features": features or {}})
+    training = TrainAgentConfig.of(
+        {**settings, "env": {**settings["env"], "reference": None}, "features": features or {}}
+    )
     suite = load_suite(config.suite, config.data_dir, **config.suite_options)
+    env_config = training.env_config()
+    if agent_path is not None:
+        # The agent observes as it is deployed; a static schedule's training is the same under it.
+        env_config = agent_env_config(str(agent_path), env_config)
+        agent = load_agent(QLS, agent_path)
+        deployment = QLSScheduler(agent=str(agent_path)).hyperparameters.resolved(
+            recorded_deployment(agent_path)
+        )
+        methods = methods + list(AGENT_POLICIES)
     # One episode longer than the budget, so that no run resets before it is scored.
-    env_config = dataclasses.replace(agent.env_config(), episode_steps=config.budget + 1)
+    env_config = dataclasses.replace(env_config, episode_steps=config.budget + 1)
     runs = [(method, seed) for method in methods for seed in seeds]
     env = BatchedMTLEnv(
         len(runs),
         suite=suite,
-        model=agent.model,
+        model=training.model,
         config=env_config,
-        trainer=agent.trainer_settings(),
-        features=agent.features,
+        trainer=training.trainer_settings(),
+        features=training.features,
         autoreset_mode=AutoresetMode.SAME_STEP,
     )
-    env.reset(seed=[seed for _, seed in runs])
-    weights = [schedule_weights(method, suite.names) for method, _ in runs]
+    observations, _ = env.reset(seed=[seed for _, seed in runs])
+    # An agent's rows take round-robin's place here; their actions are the agent's (below).
+    weights = [None if m in AGENT_POLICIES else schedule_weights(m, suite.names) for m, _ in runs]
     generators = [np.random.default_rng(seed) for _, seed in runs]
+    agent_rows = {
+        policy: np.array([i for i, (method, _) in enumerate(runs) if method == label])
+        for label, policy in AGENT_POLICIES.items()
+        if label in methods
+    }
+    agent_rng = np.random.default_rng(0)
+    counts = np.zeros((len(runs), len(suite.names)))
     for step in range(config.budget):
-        actions = [
-            step % len(suite.names) if w is None else rng.choice(len(w), p=w)
-            for w, rng in zip(weights, generators, strict=True)
-        ]
-        env.step(np.array(actions))
+        actions = np.array(
+            [
+                step % len(suite.names) if w is None else rng.choice(len(w), p=w)
+                for w, rng in zip(weights, generators, strict=True)
+            ]
+        )
+        for policy, rows in agent_rows.items():
+            actions[rows] = agent_actions(
+                agent, policy, deployment.temperature, observations[rows], env.action_masks()[rows], agent_rng
+            )
+        counts[np.arange(len(runs)), actions] += 1
+        observations, *_ = env.step(actions)
     objective = bind_objective(config.resolved_objective, suite.names)
-    scores: dict[str, list[float]] = {method: [] for method in methods}
-    rewards: dict[str, list[float]] = {method: [] for method in methods}
+    result = FastRuns({m: [] for m in methods}, {m: [] for m in methods}, {m: [] for m in methods})
     for run, (method, _) in enumerate(runs):
         trainer = RunTrainer(env, run)
         test, dev = trainer.evaluate("test"), trainer.evaluate("dev")
-        scores[method].append(100 * float(objective.score({t: m.accuracy for t, m in test.items()})))
-        rewards[method].append(-float(objective.loss({t: m.loss for t, m in dev.items()})))
-    return scores, rewards
+        result.scores[method].append(100 * float(objective.score({t: m.accuracy for t, m in test.items()})))
+        result.rewards[method].append(-float(objective.loss({t: m.loss for t, m in dev.items()})))
+        result.shares[method].append(counts[run] / counts[run].sum())
+    return result
 
 
 def loss_difference(scores: list[float], uniform: list[float]) -> dict:
@@ -131,20 +188,30 @@ def spearman(a: list[float], b: list[float]) -> float:
     return float(np.corrcoef(*ranks)[0, 1])
 
 
-def fidelity(folder: Path, fast_seeds: int | None = None, features: dict | None = None) -> dict:
+def fidelity(
+    folder: Path, fast_seeds: int | None = None, features: dict | None = None, agent: bool = False
+) -> dict:
+    """The report of one folder (module docstring); with ``agent``, its QLS agent
+    (``FOLDER/agents/qls/agent.zip``, trained by ``headroom_capture``) deployed on the fast env too."""
     config = HeadroomConfig.of(json.loads((folder / "config.json").read_text()))
     report = json.loads((folder / "headroom.json").read_text())
     names = load_suite(config.suite, config.data_dir, **config.suite_options).names
     objective = bind_objective(config.resolved_objective, names)
     seeds = report["seeds"]
     records = {m: r for m, r in static_records(folder).items() if all(s in r for s in seeds)}
-    full = {
-        method: [100 * average_score(runs[s], "test", config.metric, objective) for s in seeds]
-        for method, runs in records.items()
-    }
-    start = time.perf_counter()
-    fast, reward = fast_scores(folder, list(full), list(range(fast_seeds)) if fast_seeds else seeds, features)
+    full, full_dev = (
+        {
+            method: [100 * average_score(runs[s], split, config.metric, objective) for s in seeds]
+            for method, runs in records.items()
+        }
+        for split in ("test", "dev")
+    )
     methods = list(full)
+    agent_path = folder / "agents" / "qls" / "agent.zip" if agent else None
+    if agent_path is not None and not agent_path.is_file():
+        raise FileNotFoundError(f"{folder}: no agent at {agent_path} (benchmarks.headroom_capture trains it)")
+    start = time.perf_counter()
+    fast = fast_runs(folder, methods, list(range(fast_seeds)) if fast_seeds else seeds, features, agent_path)
 
     def best(scores: dict[str, list[float]]) -> str:
         return max(methods, key=lambda m: statistics.fmean(scores[m]))
@@ -153,23 +220,33 @@ def fidelity(folder: Path, fast_seeds: int | None = None, features: dict | None 
         means = [[statistics.fmean(side[m]) for m in methods] for side in (full, scores)]
         return round(spearman(*means), 2)
 
-    best_full = best(full)
-    return {
+    # The folder's best static schedule is chosen on dev, as ``mtl-gym headroom`` chooses it.
+    best_full = best(full_dev)
+    row = {
         "suite": config.suite,
         "objective": config.resolved_objective,
         "budget": config.budget,
         "schedules": len(methods),
-        "rank_correlation": rho(fast),
-        "reward_rank_correlation": rho(reward),
+        "rank_correlation": rho(fast.scores),
+        "reward_rank_correlation": rho(fast.rewards),
         "static_headroom": report["static_headroom"],
         "full_best": best_full,
-        "fast_headroom": headroom(fast[best_full], fast["uniform"]),
-        "fast_best": best(fast),
-        "fast_best_headroom": headroom(fast[best(fast)], fast["uniform"]),
-        "reward_headroom": loss_difference(reward[best_full], reward["uniform"]),
-        "reward_best": best(reward),
-        "fast_s": round(time.perf_counter() - start, 1),
+        "fast_headroom": headroom(fast.scores[best_full], fast.scores["uniform"]),
+        "fast_best": best(fast.scores),
+        "fast_best_headroom": headroom(fast.scores[best(fast.scores)], fast.scores["uniform"]),
+        "reward_headroom": loss_difference(fast.rewards[best_full], fast.rewards["uniform"]),
+        "reward_best": best(fast.rewards),
     }
+    for label in AGENT_POLICIES if agent else ():
+        row[label] = {
+            "test": headroom(fast.scores[label], fast.scores["uniform"]),
+            "reward": loss_difference(fast.rewards[label], fast.rewards["uniform"]),
+            "shares": dict(
+                zip(names, np.round(np.mean(fast.shares[label], axis=0), 3).tolist(), strict=True)
+            ),
+        }
+    row["fast_s"] = round(time.perf_counter() - start, 1)
+    return row
 
 
 def main() -> None:
@@ -189,9 +266,14 @@ def main() -> None:
         default={},
         help="FeatureConfig fields of the fast env as JSON, e.g. '{\"encoder_budget\": 300}'",
     )
+    parser.add_argument(
+        "--agents",
+        action="store_true",
+        help="also deploy each folder's QLS agent (FOLDER/agents/qls/agent.zip) on the fast env",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [fidelity(Path(folder), args.fast_seeds, args.features) for folder in args.folders]
+    rows = [fidelity(Path(folder), args.fast_seeds, args.features, args.agents) for folder in args.folders]
     if args.json:
         print(
             json.dumps({"features": args.features, "fast_seeds": args.fast_seeds, "folders": rows}, indent=2)
@@ -207,6 +289,12 @@ def main() -> None:
             f"reward rho {row['reward_rank_correlation']:+.2f}  reward {reward['mean']:+.3f} "
             f"[{reward['ci_low']:+.3f}, {reward['ci_high']:+.3f}]  reward best {row['reward_best']}"
         )
+        for label in AGENT_POLICIES if args.agents else ():
+            deployed = row[label]
+            print(
+                f"  {label}: test {deployed['test']['mean']:+.1f}  reward {deployed['reward']['mean']:+.3f}  "
+                f"shares {deployed['shares']}"
+            )
 
 
 if __name__ == "__main__":

@@ -520,6 +520,34 @@ def _capture_summary(data: dict, link: str) -> str:
     return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
 
 
+def _fidelity(data: dict, link: str) -> str:
+    """``benchmarks.fast_fidelity`` outputs: one row per fast-env setting and headroom folder."""
+    lines = [
+        "The full env's best static mixture against uniform on each env, paired by seed: on the full "
+        "env (the headroom folder, test points), and on the fast env (test points, and the agent's "
+        "reward at the run's end: minus the objective's dev loss); Spearman's rho ranks every static "
+        "schedule of the folder on both envs.",
+        "",
+        "| fast env | suite | full env: static headroom | fast env: same mixture, test | test rho "
+        "| fast env: same mixture, reward | reward rho | reward ranks it first |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for block in data["fidelity"]:
+        setting = ", ".join(f"{k} {v}" for k, v in block["features"].items()) or "default"
+        for row in block["folders"]:
+            reward = row["reward_headroom"]
+            lines.append(
+                f"| {setting} | `{row['suite']}` @{row['budget']} (`{row['objective']}`) | "
+                f"{ci_cell(row['static_headroom'])} | {ci_cell(row['fast_headroom'])} | "
+                f"{row['rank_correlation']:+.2f} | {reward['mean']:+.3f} [{reward['ci_low']:+.3f}, "
+                f"{reward['ci_high']:+.3f}] | {row['reward_rank_correlation']:+.2f} | "
+                f"{'yes' if row['reward_best'] == row['full_best'] else 'no'} |"
+            )
+    lines += ["", "From:", ""] + [f"- `{block['command']}`" for block in data["fidelity"]]
+    commit = f" (commit {data['commit']})" if data.get("commit") else ""
+    return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+
+
 TABLES = {
     "headroom": _headroom_full,
     "headroom-summary": _headroom_summary,
@@ -527,6 +555,7 @@ TABLES = {
     "bench-summary": lambda data, link: _bench_tables(data, link, summary=True),
     "capture": _capture,
     "capture-summary": _capture_summary,
+    "fidelity": _fidelity,
 }
 """The tables a marker may name: ``headroom`` (every column of the headroom table),
 ``headroom-summary`` (suite, objective, budget, uniform, the two headrooms; with the command and a
@@ -534,7 +563,8 @@ link to the page), ``bench`` (a bench's table of every task) and ``bench-summary
 average and the paired difference from uniform) and ``capture`` (``benchmarks.headroom_capture``
 outputs: each method's paired difference, captured fraction of the static headroom and task shares)
 and ``capture-summary`` (the same outputs, labelled by their ``deployment``, as one row per
-deployment and method with a column per suite)."""
+deployment and method with a column per suite) and ``fidelity`` (``benchmarks.fast_fidelity``
+outputs: how the fast env ranks a headroom folder's static schedules against the full env)."""
 
 
 def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) -> str:
@@ -542,9 +572,7 @@ def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) ->
     Markdown file's folder ``markdown_dir``."""
     if table not in TABLES:
         raise ValueError(f"unknown results table {table!r}; known: {', '.join(TABLES)}")
-    needs = (
-        "headroom" if table.startswith("headroom") else "capture" if table.startswith("capture") else "bench"
-    )
+    needs = next((kind for kind in ("headroom", "capture", "fidelity") if table.startswith(kind)), "bench")
     if needs not in data:
         raise ValueError(f"{data_path} holds no {needs} results for the table {table!r}")
     page = (data_path.parent / data.get("page", "")).resolve()
