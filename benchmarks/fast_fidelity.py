@@ -223,6 +223,7 @@ def fidelity(
     # The folder's best static schedule is chosen on dev, as ``mtl-gym headroom`` chooses it.
     best_full = best(full_dev)
     row = {
+        "folder": folder.name,
         "suite": config.suite,
         "objective": config.resolved_objective,
         "budget": config.budget,

@@ -1,6 +1,6 @@
 """Known-answer checks of the scheduler agents: does an agent learn what is known to be optimal?
 
-    python -m benchmarks.known_answer [--timesteps 20000] [--json]
+    python -m benchmarks.known_answer [--timesteps 20000] [--agent-config JSON] [--json]
 
 - ``bandit_optimal_states``: QLS at its defaults on ``MaskedContextualBandit`` (continuing, gamma
   0.99), trained 4,000 steps: the scored states (of 3) whose greedy action is the rewarded one,
@@ -50,13 +50,13 @@ def bandit(seed: int) -> int:
     return optimal_states(agent)
 
 
-def noise_shares(seed: int, timesteps: int, folder: Path) -> dict[str, float]:
-    train_agent(noise_training(seed, timesteps), folder, progress_bar=False)
+def noise_shares(seed: int, timesteps: int, folder: Path, settings: dict) -> dict[str, float]:
+    train_agent(noise_training(seed, timesteps, **settings), folder, progress_bar=False)
     return {name: noise_share(folder / "agent.zip", settings) for name, settings in DEPLOYMENTS.items()}
 
 
-def imbalanced(seed: int, timesteps: int, folder: Path) -> dict[str, float]:
-    train_agent(imbalanced_training(seed, timesteps), folder, progress_bar=False)
+def imbalanced(seed: int, timesteps: int, folder: Path, settings: dict) -> dict[str, float]:
+    train_agent(imbalanced_training(seed, timesteps, **settings), folder, progress_bar=False)
     return imbalanced_shares(folder / "agent.zip")
 
 
@@ -71,14 +71,26 @@ def main() -> None:
         default=50_000,
         help="agent training decisions of the imbalanced check",
     )
+    parser.add_argument(
+        "--agent-config",
+        type=json.loads,
+        default={},
+        help="TrainAgentConfig fields over the defaults of the two scheduling checks, as JSON, "
+        'e.g. \'{"reward_baseline": "uniform"}\' (the bandit check is QLS\'s defaults alone)',
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     start = time.perf_counter()
     states = {seed: bandit(seed) for seed in SEEDS}
     with tempfile.TemporaryDirectory() as folder:
-        shares = {seed: noise_shares(seed, args.timesteps, Path(folder) / f"noise{seed}") for seed in SEEDS}
+        shares = {
+            seed: noise_shares(seed, args.timesteps, Path(folder) / f"noise{seed}", args.agent_config)
+            for seed in SEEDS
+        }
         mixtures = {
-            seed: imbalanced(seed, args.imbalanced_timesteps, Path(folder) / f"imbalanced{seed}")
+            seed: imbalanced(
+                seed, args.imbalanced_timesteps, Path(folder) / f"imbalanced{seed}", args.agent_config
+            )
             for seed in SEEDS
         }
     uniform = {task: 1 / len(IMBALANCED_ANSWER) for task in IMBALANCED_ANSWER}
@@ -95,6 +107,7 @@ def main() -> None:
             for seed, m in mixtures.items()
         },
         "imbalanced_answer": IMBALANCED_ANSWER,
+        "agent_config": args.agent_config,
         "timesteps": args.timesteps,
         "imbalanced_timesteps": args.imbalanced_timesteps,
         "wall_s": round(time.perf_counter() - start, 1),

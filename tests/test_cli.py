@@ -119,6 +119,26 @@ def test_train_agent_then_run_with_it(tmp_path, capsys):
     assert result["method"] == "qls" and sum(result["action_counts"].values()) == 6
 
 
+def test_train_agent_flags_override_the_config_file(tmp_path):
+    """--eval-every, --eval-budget and --reward-baseline reach the config (they were parsed and then
+    dropped), over a --config that sets them otherwise; left out, the config's values stay."""
+    import argparse
+
+    from mtl_gym.cli.train_agent import add_arguments, config_from_args
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"fast": True, "timesteps": 100, "eval_every": 50, "eval_budget": 30}))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    base = ["--config", str(config), "--out", str(tmp_path / "out")]
+    given = config_from_args(
+        parser.parse_args([*base, "--eval-every", "0", "--eval-budget", "12", "--reward-baseline", "uniform"])
+    )
+    assert (given.eval_every, given.eval_budget, given.reward_baseline) == (0, 12, "uniform")
+    kept = config_from_args(parser.parse_args(base))
+    assert (kept.eval_every, kept.eval_budget, kept.reward_baseline) == (50, 30, None)
+
+
 def test_ci_runs_the_readme_test_command_verbatim():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = re.findall(r"```bash\n(.+?)\n```", readme)

@@ -24,6 +24,7 @@ from ..common.batched import BatchedVecEnv
 from ..common.callbacks import ProgressBar
 from ..common.contract import CONFIG_FILE, agent_env_config, observation_settings
 from ..common.curves import CurveRecorder
+from ..common.reward_baseline import RelativeReward, uniform_reward_curve
 from ..common.serialization import save_agent
 from .evaluation import BEST_AGENT, DeployedEvalCallback, schedule_runner
 from .qls import LEARNING_RATE
@@ -35,6 +36,9 @@ LAST_AGENT = "last_agent.zip"
 EVALUATIONS = 10
 """Evaluations of the deployed policy over a fast-env QLS training when ``eval_every`` is left to
 its default; the agent of the best dev score is kept."""
+
+REWARD_BASELINES = (None, "uniform")
+"""What :attr:`TrainAgentConfig.reward_baseline` may subtract from the reward."""
 
 INSTANCE_SUITE = "synthetic-instances"
 """The suite name of an instance set: the agent trains over its instances, one per episode."""
@@ -126,6 +130,11 @@ class TrainAgentConfig(Settings):
     """Runs the fast env steps at once (each is one decision per step)."""
     features: dict = field(default_factory=dict)
     """FeatureConfig fields of the fast env (encoder_budget, seed, hidden_dim)."""
+    reward_baseline: str | None = None
+    """``uniform``: on the fast env the agent learns from the env's reward minus round-robin's mean
+    reward at the same decision of an episode (:mod:`~mtl_gym.agents.common.reward_baseline`; 16
+    runs measured before training), which leaves every advantage as it was but takes the episode's
+    loss curve out of Q. None: the env's reward."""
     algorithm: str = "qls"
     """qls (value-based, the paper's) or ppo (sb3-contrib's MaskablePPO); see mtl_gym.agents.algorithms."""
     algorithm_kwargs: dict = field(default_factory=dict)
@@ -144,6 +153,12 @@ class TrainAgentConfig(Settings):
             self.device = check_device(self.device)
         except ValueError as err:
             raise ValueError(f"TrainAgentConfig.device: {err}") from None
+        if self.reward_baseline not in REWARD_BASELINES:
+            raise ValueError(
+                f"TrainAgentConfig.reward_baseline must be one of {REWARD_BASELINES}, got {self.reward_baseline!r}"
+            )
+        if self.reward_baseline and not self.fast:
+            raise ValueError("TrainAgentConfig.reward_baseline needs the fast env (fast=True)")
 
     def evaluation_interval(self) -> int:
         """Decisions between evaluations (0: none): ``eval_every``, or its default (see there)."""
@@ -185,19 +200,24 @@ class TrainAgentConfig(Settings):
         full and the fast env."""
         return EnvConfig.of({**AGENT_ENV_DEFAULTS, "objective": suite_objective(self.suite), **self.env})
 
-    def make_env(self, suite: TaskSuite | None = None) -> MTLSchedulingEnv | BatchedVecEnv | SuiteSetEnv:
+    def make_env(
+        self, suite: TaskSuite | None = None
+    ) -> MTLSchedulingEnv | BatchedVecEnv | RelativeReward | SuiteSetEnv:
         if self.suite == INSTANCE_SUITE or "," in self.suite:
             return self.suite_set_env()
         suite = suite or load_suite(self.suite, self.data_dir, **self.suite_options)
         if self.fast:
-            return BatchedVecEnv(
-                num_envs=self.num_envs,
+            settings = dict(
                 suite=suite,
                 model=self.model,
                 config=self.env_config(),
                 trainer=self.trainer_settings(),
                 features=self.features,
             )
+            env = BatchedVecEnv(num_envs=self.num_envs, **settings)
+            if self.reward_baseline == "uniform":
+                return RelativeReward(env, uniform_reward_curve(self.env_config().episode_steps, **settings))
+            return env
         return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer_settings())
 
     def evaluation_suite(self) -> TaskSuite:

@@ -548,6 +548,37 @@ def _fidelity(data: dict, link: str) -> str:
     return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
 
 
+def _fidelity_agents(data: dict, link: str) -> str:
+    """``benchmarks.fast_fidelity --agents`` outputs: each folder's agent deployed on the fast env."""
+
+    def shares(entry: dict) -> str:
+        return " / ".join(f"{share:.2f}" for share in entry["shares"].values())
+
+    def reward(entry: dict) -> str:
+        return f"{entry['mean']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
+
+    lines = [
+        "Each folder's QLS agent deployed on the fast env it trained on, against uniform there, paired "
+        "by seed: test points, and its reward at the run's end (minus the objective's dev loss); the "
+        "full env's best static mixture's reward difference beside it, and the task shares in suite order.",
+        "",
+        "| agent (headroom folder) | best static: reward | deployed: test | deployed: reward | shares "
+        "| greedy: test | greedy: reward | greedy shares |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for block in data["fidelity"]:
+        for row in block["folders"]:
+            default, greedy = row["agent"], row["agent:greedy"]
+            lines.append(
+                f"| `{row['folder']}` | {reward(row['reward_headroom'])} | {ci_cell(default['test'])} | "
+                f"{reward(default['reward'])} | {shares(default)} | {ci_cell(greedy['test'])} | "
+                f"{reward(greedy['reward'])} | {shares(greedy)} |"
+            )
+    lines += ["", "From:", ""] + [f"- `{block['command']}`" for block in data["fidelity"]]
+    commit = f" (commit {data['commit']})" if data.get("commit") else ""
+    return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+
+
 TABLES = {
     "headroom": _headroom_full,
     "headroom-summary": _headroom_summary,
@@ -556,6 +587,7 @@ TABLES = {
     "capture": _capture,
     "capture-summary": _capture_summary,
     "fidelity": _fidelity,
+    "fidelity-agents": _fidelity_agents,
 }
 """The tables a marker may name: ``headroom`` (every column of the headroom table),
 ``headroom-summary`` (suite, objective, budget, uniform, the two headrooms; with the command and a
@@ -564,7 +596,8 @@ average and the paired difference from uniform) and ``capture`` (``benchmarks.he
 outputs: each method's paired difference, captured fraction of the static headroom and task shares)
 and ``capture-summary`` (the same outputs, labelled by their ``deployment``, as one row per
 deployment and method with a column per suite) and ``fidelity`` (``benchmarks.fast_fidelity``
-outputs: how the fast env ranks a headroom folder's static schedules against the full env)."""
+outputs: how the fast env ranks a headroom folder's static schedules against the full env) and
+``fidelity-agents`` (its ``--agents`` outputs: each folder's agent deployed on the fast env)."""
 
 
 def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) -> str:

@@ -36,6 +36,8 @@ FROM_CONFIG = (
     "device",
 )
 """Flags whose default comes from --config when it is given, else from TrainAgentConfig."""
+GIVEN_ONLY = ("eval_every", "eval_budget", "reward_baseline")
+"""Fields whose flag, when given, overrides --config's (their unset value, None, means a default)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="task-minibatches of each evaluation run (default: the training run's length)",
     )
+    parser.add_argument(
+        "--reward-baseline",
+        choices=["uniform"],
+        help="fast env: learn from the reward minus round-robin's mean reward at the same decision "
+        "(default: the env's reward)",
+    )
     add_run_options(parser)
     add_device_option(parser, "the agent, with the env's MTL model,", default="auto, or --config's")
     add_quiet_option(parser)
@@ -129,7 +137,7 @@ def config_from_args(args: argparse.Namespace):
 
     config = load_config(args.config) if args.config else TrainAgentConfig()
     values = config.to_dict()
-    for name in FROM_CONFIG:
+    for name in (*FROM_CONFIG, *GIVEN_ONLY):
         if name != "model" and getattr(args, name) is not None:
             values[name] = getattr(args, name)
     if args.data_dir is not None:
