@@ -38,6 +38,8 @@ def test_readme_and_pages_tables_match_their_data():
         ("data/deployment.json", "capture-summary"),
         ("data/horizon.json", "capture-summary"),
         ("data/no_headroom.json", "capture-summary"),
+        ("data/fast_fidelity.json", "fidelity"),
+        ("data/fast_fidelity_agents.json", "fidelity-agents"),
         ("data/amortised.json", "capture"),
     ]
     stale = update_tables(GENERATED, check=True)
