@@ -49,7 +49,6 @@ from mtl_gym.bench.tables import average_score
 from mtl_gym.data import load_suite
 from mtl_gym.env.batched import BatchedMTLEnv, RunTrainer
 from mtl_gym.objective import bind_objective
-from mtl_gym.stats import paired_difference
 
 from .headroom_capture import agent_settings
 
@@ -173,16 +172,6 @@ def fast_runs(
     return result
 
 
-def loss_difference(scores: list[float], uniform: list[float]) -> dict:
-    """Paired reward difference (loss units, so three decimals) with its bootstrap 95% interval."""
-    estimate = paired_difference(scores, uniform)
-    return {
-        "mean": round(estimate.point, 4),
-        "ci_low": round(estimate.low, 4),
-        "ci_high": round(estimate.high, 4),
-    }
-
-
 def spearman(a: list[float], b: list[float]) -> float:
     ranks = [np.argsort(np.argsort(values)) for values in (a, b)]
     return float(np.corrcoef(*ranks)[0, 1])
@@ -235,13 +224,13 @@ def fidelity(
         "fast_headroom": headroom(fast.scores[best_full], fast.scores["uniform"]),
         "fast_best": best(fast.scores),
         "fast_best_headroom": headroom(fast.scores[best(fast.scores)], fast.scores["uniform"]),
-        "reward_headroom": loss_difference(fast.rewards[best_full], fast.rewards["uniform"]),
+        "reward_headroom": headroom(fast.rewards[best_full], fast.rewards["uniform"], digits=4),
         "reward_best": best(fast.rewards),
     }
     for label in AGENT_POLICIES if agent else ():
         row[label] = {
             "test": headroom(fast.scores[label], fast.scores["uniform"]),
-            "reward": loss_difference(fast.rewards[label], fast.rewards["uniform"]),
+            "reward": headroom(fast.rewards[label], fast.rewards["uniform"], digits=4),
             "shares": dict(
                 zip(names, np.round(np.mean(fast.shares[label], axis=0), 3).tolist(), strict=True)
             ),

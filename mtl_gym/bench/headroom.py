@@ -210,13 +210,14 @@ def normalised(weights: dict[str, float]) -> dict[str, float]:
     return {name: round(w / total, 4) for name, w in weights.items()}
 
 
-def headroom(scores: list[float], uniform: list[float]) -> dict:
-    """The paired test difference from uniform, in points, with its bootstrap 95% interval."""
+def headroom(scores: list[float], uniform: list[float], digits: int = 3) -> dict:
+    """The paired difference from uniform (test points here; a loss elsewhere), with its bootstrap
+    95% interval, rounded to ``digits``."""
     estimate = paired_difference(scores, uniform)
     return {
-        "mean": round(estimate.point, 3),
-        "ci_low": round(estimate.low, 3),
-        "ci_high": round(estimate.high, 3),
+        "mean": round(estimate.point, digits),
+        "ci_low": round(estimate.low, digits),
+        "ci_high": round(estimate.high, digits),
         "resolved": bool(estimate.low > 0 or estimate.high < 0),
     }
 

@@ -487,6 +487,13 @@ def _capture(data: dict, link: str) -> str:
     return "\n\n".join(parts) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
 
 
+def _commands_footer(commands: list[str], data: dict, link: str) -> str:
+    """The commands behind a table (each once), its commit and its page."""
+    listed = "\n".join(f"- `{command}`" for command in dict.fromkeys(commands))
+    commit = f" (commit {data['commit']})" if data.get("commit") else ""
+    return f"\n\nFrom:\n\n{listed}\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+
+
 def _capture_summary(data: dict, link: str) -> str:
     """One row per deployment (a block's ``deployment`` label) and method, one column per suite."""
     blocks = data["capture"]
@@ -515,9 +522,12 @@ def _capture_summary(data: dict, link: str) -> str:
         lines.append(
             f"| {deployment} | `{method}` | " + " | ".join(row.get(name, "–") for name in suites) + " |"
         )
-    lines += ["", "From:", ""] + [f"- `{command}`" for command in dict.fromkeys(b["command"] for b in blocks)]
-    commit = f" (commit {data['commit']})" if data.get("commit") else ""
-    return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+    return "\n".join(lines) + _commands_footer([b["command"] for b in blocks], data, link)
+
+
+def _loss_cell(entry: dict) -> str:
+    """A paired difference in loss units, to three decimals."""
+    return f"{entry['mean']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
 
 
 def _fidelity(data: dict, link: str) -> str:
@@ -535,17 +545,14 @@ def _fidelity(data: dict, link: str) -> str:
     for block in data["fidelity"]:
         setting = ", ".join(f"{k} {v}" for k, v in block["features"].items()) or "default"
         for row in block["folders"]:
-            reward = row["reward_headroom"]
             lines.append(
                 f"| {setting} | `{row['suite']}` @{row['budget']} (`{row['objective']}`) | "
                 f"{ci_cell(row['static_headroom'])} | {ci_cell(row['fast_headroom'])} | "
-                f"{row['rank_correlation']:+.2f} | {reward['mean']:+.3f} [{reward['ci_low']:+.3f}, "
-                f"{reward['ci_high']:+.3f}] | {row['reward_rank_correlation']:+.2f} | "
+                f"{row['rank_correlation']:+.2f} | {_loss_cell(row['reward_headroom'])} | "
+                f"{row['reward_rank_correlation']:+.2f} | "
                 f"{'yes' if row['reward_best'] == row['full_best'] else 'no'} |"
             )
-    lines += ["", "From:", ""] + [f"- `{block['command']}`" for block in data["fidelity"]]
-    commit = f" (commit {data['commit']})" if data.get("commit") else ""
-    return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+    return "\n".join(lines) + _commands_footer([b["command"] for b in data["fidelity"]], data, link)
 
 
 def _fidelity_agents(data: dict, link: str) -> str:
@@ -553,9 +560,6 @@ def _fidelity_agents(data: dict, link: str) -> str:
 
     def shares(entry: dict) -> str:
         return " / ".join(f"{share:.2f}" for share in entry["shares"].values())
-
-    def reward(entry: dict) -> str:
-        return f"{entry['mean']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
 
     lines = [
         "Each folder's QLS agent deployed on the fast env it trained on, against uniform there, paired "
@@ -570,13 +574,11 @@ def _fidelity_agents(data: dict, link: str) -> str:
         for row in block["folders"]:
             default, greedy = row["agent"], row["agent:greedy"]
             lines.append(
-                f"| `{row['folder']}` | {reward(row['reward_headroom'])} | {ci_cell(default['test'])} | "
-                f"{reward(default['reward'])} | {shares(default)} | {ci_cell(greedy['test'])} | "
-                f"{reward(greedy['reward'])} | {shares(greedy)} |"
+                f"| `{row['folder']}` | {_loss_cell(row['reward_headroom'])} | {ci_cell(default['test'])} | "
+                f"{_loss_cell(default['reward'])} | {shares(default)} | {ci_cell(greedy['test'])} | "
+                f"{_loss_cell(greedy['reward'])} | {shares(greedy)} |"
             )
-    lines += ["", "From:", ""] + [f"- `{block['command']}`" for block in data["fidelity"]]
-    commit = f" (commit {data['commit']})" if data.get("commit") else ""
-    return "\n".join(lines) + f"\n\nMeasured{commit}; the page: [{data['title']}]({link})."
+    return "\n".join(lines) + _commands_footer([b["command"] for b in data["fidelity"]], data, link)
 
 
 TABLES = {
