@@ -1,6 +1,6 @@
 """Known-answer checks of the scheduler agents: does an agent learn what is known to be optimal?
 
-    python -m benchmarks.known_answer [--timesteps 20000] [--agent-config JSON] [--json]
+    python -m benchmarks.known_answer [--timesteps 20000] [--agent-config JSON] [--seeds 0,1,2] [--json]
 
 - ``bandit_optimal_states``: QLS at its defaults on ``MaskedContextualBandit`` (continuing, gamma
   0.99), trained 4,000 steps: the scored states (of 3) whose greedy action is the rewarded one,
@@ -78,20 +78,26 @@ def main() -> None:
         help="TrainAgentConfig fields over the defaults of the two scheduling checks, as JSON, "
         'e.g. \'{"reward_baseline": "uniform"}\' (the bandit check is QLS\'s defaults alone)',
     )
+    parser.add_argument(
+        "--seeds",
+        default=",".join(map(str, SEEDS)),
+        help="agent seeds of every check, comma-separated (default: %(default)s, the goals' seeds)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     start = time.perf_counter()
-    states = {seed: bandit(seed) for seed in SEEDS}
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    states = {seed: bandit(seed) for seed in seeds}
     with tempfile.TemporaryDirectory() as folder:
         shares = {
             seed: noise_shares(seed, args.timesteps, Path(folder) / f"noise{seed}", args.agent_config)
-            for seed in SEEDS
+            for seed in seeds
         }
         mixtures = {
             seed: imbalanced(
                 seed, args.imbalanced_timesteps, Path(folder) / f"imbalanced{seed}", args.agent_config
             )
-            for seed in SEEDS
+            for seed in seeds
         }
     uniform = {task: 1 / len(IMBALANCED_ANSWER) for task in IMBALANCED_ANSWER}
     report = {
@@ -107,6 +113,7 @@ def main() -> None:
             for seed, m in mixtures.items()
         },
         "imbalanced_answer": IMBALANCED_ANSWER,
+        "seeds": seeds,
         "agent_config": args.agent_config,
         "timesteps": args.timesteps,
         "imbalanced_timesteps": args.imbalanced_timesteps,
