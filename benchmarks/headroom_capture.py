@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.bench.execute import run_trials
-from mtl_gym.bench.headroom import HeadroomConfig, headroom
+from mtl_gym.bench.headroom import HeadroomConfig, agent_settings, headroom
 from mtl_gym.bench.tables import average_score
 from mtl_gym.bench.trials import Trial, suite_of
 from mtl_gym.objective import bind_objective
@@ -32,28 +32,10 @@ AGENTS = ("qls", "ppo")
 """Methods that deploy an agent, trained first (one per algorithm) under ``FOLDER/agents``."""
 
 
-def agent_settings(config: HeadroomConfig, algorithm: str = "qls", timesteps: int = 50_000) -> dict:
-    """TrainAgentConfig fields of an agent for a headroom folder: its suite, model, trainer, budget
-    and objective, on the fast env where the suite allows it."""
-    return dict(
-        suite=config.suite,
-        data_dir=config.data_dir,
-        suite_options=config.suite_options,
-        model=config.model,
-        trainer={**config.trainer, "lr": config.lr},
-        env={"objective": config.resolved_objective, "episode_steps": config.budget},
-        timesteps=timesteps,
-        # The fast env caches one feature vector per example: classification suites only.
-        fast=all(task.kind.value == "classification" for task in suite_of(config.bench())),
-        seed=AGENT_SEED,
-        algorithm=algorithm,
-    )
-
-
 def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: int, options: dict) -> str:
     path = folder / "agents" / algorithm
     if not (path / "agent.zip").is_file():
-        settings = agent_settings(config, algorithm, timesteps)
+        settings = agent_settings(config, algorithm, timesteps, AGENT_SEED)
         env = {**settings["env"], **options.get("env", {})}
         train_agent(TrainAgentConfig.of({**settings, **options, "env": env}), path, progress_bar=False)
     return str(path / "agent.zip")

@@ -1,4 +1,4 @@
-"""benchmarks.fast_fidelity: static schedules of a headroom folder rerun on the fast env."""
+"""mtl_gym.bench.fidelity (python -m benchmarks.fast_fidelity): a headroom folder's static schedules rerun on the fast env."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from test_headroom import known_headroom
 
-from benchmarks.fast_fidelity import fast_runs, fidelity, schedule_weights, static_records
-from benchmarks.headroom_capture import agent_settings
 from mtl_gym.agents import QLS
 from mtl_gym.agents.qls import TrainAgentConfig, train_agent
-from mtl_gym.bench.headroom import HeadroomConfig, measure_headroom
+from mtl_gym.bench.fidelity import fast_runs, fidelity, schedule_weights, static_records
+from mtl_gym.bench.headroom import HeadroomConfig, agent_settings, measure_headroom
 
 
 def test_schedule_weights_follow_the_method_specs():

@@ -118,6 +118,26 @@ class HeadroomConfig(Settings):
 METRICS = {"f1": "chunk F1 of IOB tagging tasks, accuracy of the others", "acc": "accuracy"}
 
 
+def agent_settings(
+    config: HeadroomConfig, algorithm: str = "qls", timesteps: int = 50_000, seed: int = 0
+) -> dict:
+    """TrainAgentConfig fields of an agent for a headroom folder: its suite, model, trainer, budget
+    and objective, on the fast env where the suite allows it."""
+    return dict(
+        suite=config.suite,
+        data_dir=config.data_dir,
+        suite_options=config.suite_options,
+        model=config.model,
+        trainer={**config.trainer, "lr": config.lr},
+        env={"objective": config.resolved_objective, "episode_steps": config.budget},
+        timesteps=timesteps,
+        # The fast env caches one feature vector per example: classification suites only.
+        fast=all(task.kind.value == "classification" for task in suite_of(config.bench())),
+        seed=seed,
+        algorithm=algorithm,
+    )
+
+
 def mixture_spec(weights: list[float]) -> str:
     return "fixed-weights:" + ",".join(f"{w:.4g}" for w in weights)
 
