@@ -216,7 +216,7 @@ class TrainAgentConfig(Settings):
             )
             env = BatchedVecEnv(num_envs=self.num_envs, **settings)
             if self.reward_baseline == "uniform":
-                return RelativeReward(env, uniform_reward_curve(self.env_config().episode_steps, **settings))
+                return RelativeReward(env, uniform_reward_curve(settings["config"].episode_steps, **settings))
             return env
         return MTLSchedulingEnv(suite, self.model, self.env_config(), self.trainer_settings())
 
