@@ -18,6 +18,9 @@ objective. Per folder:
   objective's loss over the whole dev split): ``reward_rank_correlation`` against the full env's
   test scores, ``reward_headroom`` (the full env's best against uniform, in loss units) and
   ``reward_best``;
+- ``return_*``: the same for the env's reward averaged over the run's decisions, what an agent
+  maximises when it looks to the run's end (at gamma 0.99 it looks about 100 decisions ahead):
+  ``return_headroom`` (the full env's best against uniform) and ``return_best``;
 - with ``--agents``, ``agent`` and ``agent:greedy``: the folder's QLS agent deployed on the fast env,
   its paired test and reward differences from uniform there and its task shares: whether it learned
   the answer of the env it trained on.
@@ -74,7 +77,8 @@ def main() -> None:
             f"fast {fast['mean']:+.1f} [{fast['ci_low']:+.1f}, {fast['ci_high']:+.1f}]  "
             f"fast best {row['fast_best']} {row['fast_best_headroom']['mean']:+.1f}  "
             f"reward rho {row['reward_rank_correlation']:+.2f}  reward {reward['mean']:+.3f} "
-            f"[{reward['ci_low']:+.3f}, {reward['ci_high']:+.3f}]  reward best {row['reward_best']}"
+            f"[{reward['ci_low']:+.3f}, {reward['ci_high']:+.3f}]  reward best {row['reward_best']}  "
+            f"over the run {row['return_headroom']['mean']:+.4f}  best {row['return_best']}"
         )
         for label in AGENT_POLICIES if args.agents else ():
             deployed = row[label]

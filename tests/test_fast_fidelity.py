@@ -40,7 +40,9 @@ def test_fidelity_reruns_every_static_schedule_and_ranks_the_known_answer(known_
     # lower target dev loss than uniform over the eight seeds.
     assert report["reward_best"] == "single:target"
     assert report["reward_headroom"]["mean"] > 0
-    for key in ("fast_headroom", "fast_best_headroom", "reward_headroom"):
+    # And over the whole run, not only at its end: every noise minibatch is one the target lacks.
+    assert report["return_best"] == "single:target" and report["return_headroom"]["mean"] > 0
+    for key in ("fast_headroom", "fast_best_headroom", "reward_headroom", "return_headroom"):
         assert report[key]["ci_low"] <= report[key]["mean"] <= report[key]["ci_high"]
     assert -1 <= report["rank_correlation"] <= 1 and -1 <= report["reward_rank_correlation"] <= 1
 
@@ -58,6 +60,7 @@ def test_an_agent_deployed_on_the_fast_env_trains_what_it_chooses(known_folder, 
     )
     assert fast.scores["agent:greedy"] == fast.scores["single:target"]
     assert fast.rewards["agent:greedy"] == fast.rewards["single:target"]
+    assert fast.returns["agent:greedy"] == fast.returns["single:target"]
     assert all(list(shares) == [1.0, 0.0] for shares in fast.shares["agent:greedy"])
     # The default softmax at temperature 0.75 over Q-values one std either side of their mean gives
     # the noise task exp(-2 / 0.75) / (1 + exp(-2 / 0.75)), about 7% of the choices.

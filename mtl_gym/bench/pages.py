@@ -535,12 +535,14 @@ def _fidelity(data: dict, link: str) -> str:
     lines = [
         "The full env's best static mixture against uniform on each env, paired by seed: on the full "
         "env (the headroom folder, test points), and on the fast env (test points, and the agent's "
-        "reward at the run's end: minus the objective's dev loss); Spearman's rho ranks every static "
+        "reward at the run's end: minus the objective's dev loss; and the env's reward averaged over "
+        "the run, what an agent looking to the run's end maximises); Spearman's rho ranks every static "
         "schedule of the folder on both envs.",
         "",
         "| fast env | suite | full env: static headroom | fast env: same mixture, test | test rho "
-        "| fast env: same mixture, reward | reward rho | reward ranks it first |",
-        "|---|---|---|---|---|---|---|---|",
+        "| fast env: same mixture, reward | reward rho | reward ranks it first "
+        "| same mixture, reward over the run |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for block in data["fidelity"]:
         setting = ", ".join(f"{k} {v}" for k, v in block["features"].items()) or "default"
@@ -550,7 +552,8 @@ def _fidelity(data: dict, link: str) -> str:
                 f"{ci_cell(row['static_headroom'])} | {ci_cell(row['fast_headroom'])} | "
                 f"{row['rank_correlation']:+.2f} | {_loss_cell(row['reward_headroom'])} | "
                 f"{row['reward_rank_correlation']:+.2f} | "
-                f"{'yes' if row['reward_best'] == row['full_best'] else 'no'} |"
+                f"{'yes' if row['reward_best'] == row['full_best'] else 'no'} | "
+                f"{_loss_cell(row['return_headroom'])} |"
             )
     return "\n".join(lines) + _commands_footer([b["command"] for b in data["fidelity"]], data, link)
 
