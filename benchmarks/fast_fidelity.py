@@ -18,8 +18,8 @@ objective. Per folder:
   objective's loss over the whole dev split): ``reward_rank_correlation`` against the full env's
   test scores, ``reward_headroom`` (the full env's best against uniform, in loss units) and
   ``reward_best``;
-- ``return_*``: the same for the env's reward averaged over the run's decisions, what an agent
-  maximises when it looks to the run's end (at gamma 0.99 it looks about 100 decisions ahead):
+- ``return_*``: the same for the env's reward (without the penalty: these runs have no reference)
+  averaged over the run's decisions, what an agent maximises when it looks to the run's end (at gamma 0.99 it looks about 100 decisions ahead):
   ``return_headroom`` (the full env's best against uniform) and ``return_best``;
 - with ``--agents``, ``agent`` and ``agent:greedy``: the folder's QLS agent deployed on the fast env,
   its paired test and reward differences from uniform there and its task shares: whether it learned

@@ -58,8 +58,8 @@ AGENT_POLICIES = {"agent": "softmax", "agent:greedy": "greedy"}
 @dataclasses.dataclass
 class FastRuns:
     """Per method, one entry per seed: test score x100 under the objective, the agent's reward at the
-    run's end (minus the objective's loss over the whole dev split), the env's reward averaged over
-    the run's decisions (what an agent that looks to the run's end maximises) and the task shares."""
+    run's end (minus the objective's loss over the whole dev split), the env's reward (no reference,
+    so no penalty) averaged over the run's decisions (what an agent that looks to the run's end maximises) and the task shares."""
 
     scores: dict[str, list[float]]
     rewards: dict[str, list[float]]
