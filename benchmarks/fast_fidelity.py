@@ -1,7 +1,8 @@
 """Does the fast env rank static mixtures as the full env does? An agent trained on the fast env can
 only learn a suite's answer if the fast env holds it.
 
-    python -m benchmarks.fast_fidelity FOLDER [FOLDER ...] [--json]
+    python -m benchmarks.fast_fidelity FOLDER [FOLDER ...] [--fast-seeds N] [--features JSON] [--env JSON]
+        [--agents] [--json]
 
 Each FOLDER is a finished ``mtl-gym headroom`` folder. Every static schedule it ran (uniform, each
 mixture of its search, a target alone) is run again on the fast env that
@@ -18,8 +19,9 @@ objective. Per folder:
   objective's loss over the whole dev split): ``reward_rank_correlation`` against the full env's
   test scores, ``reward_headroom`` (the full env's best against uniform, in loss units) and
   ``reward_best``;
-- ``return_*``: the same for the env's reward (without the penalty: these runs have no reference)
-  averaged over the run's decisions, what an agent maximises when it looks to the run's end (at gamma 0.99 it looks about 100 decisions ahead):
+- ``return_*``: the same for the env's reward averaged over the run's decisions, the agents' reward
+  (the penalty included, as they train; ``--env '{"reference": null}'`` leaves it out): what an agent
+  maximises when it looks to the run's end (at gamma 0.99 it looks about 100 decisions ahead):
   ``return_headroom`` (the full env's best against uniform) and ``return_best``;
 - with ``--agents``, ``agent`` and ``agent:greedy``: the folder's QLS agent deployed on the fast env,
   its paired test and reward differences from uniform there and its task shares: whether it learned
@@ -57,16 +59,29 @@ def main() -> None:
         help="FeatureConfig fields of the fast env as JSON, e.g. '{\"encoder_budget\": 300}'",
     )
     parser.add_argument(
+        "--env",
+        type=json.loads,
+        default={},
+        help="EnvConfig fields over the agents' training env as JSON, e.g. '{\"reference\": null}' "
+        "(the reward without the penalty)",
+    )
+    parser.add_argument(
         "--agents",
         action="store_true",
         help="also deploy each folder's QLS agent (FOLDER/agents/qls/agent.zip) on the fast env",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [fidelity(Path(folder), args.fast_seeds, args.features, args.agents) for folder in args.folders]
+    rows = [
+        fidelity(Path(folder), args.fast_seeds, args.features, args.agents, args.env)
+        for folder in args.folders
+    ]
     if args.json:
         print(
-            json.dumps({"features": args.features, "fast_seeds": args.fast_seeds, "folders": rows}, indent=2)
+            json.dumps(
+                {"features": args.features, "env": args.env, "fast_seeds": args.fast_seeds, "folders": rows},
+                indent=2,
+            )
         )
         return
     for row in rows:

@@ -66,3 +66,18 @@ def test_an_agent_deployed_on_the_fast_env_trains_what_it_chooses(known_folder, 
     # the noise task exp(-2 / 0.75) / (1 + exp(-2 / 0.75)), about 7% of the choices.
     noise = np.mean([shares[1] for shares in fast.shares["agent"]])
     assert 0.02 < noise < 0.15
+
+
+def test_the_return_is_the_agents_reward_with_its_penalty_unless_env_sets_none(known_folder):
+    """By default the fast runs reward as the agents train (the penalty on, -10 under 95% of the
+    single-task reference); ``env={"reference": None}`` takes the penalty out, and only raises rewards."""
+    features = {"encoder_budget": 100}
+    penalised = fast_runs(known_folder, ["uniform"], [0, 1], features)
+    plain = fast_runs(known_folder, ["uniform"], [0, 1], features, env={"reference": None})
+    assert plain.scores == penalised.scores and plain.rewards == penalised.rewards
+    pairs = list(zip(penalised.returns["uniform"], plain.returns["uniform"], strict=True))
+    assert all(p <= q for p, q in pairs)
+    # Uniform halves the target's minibatches, so early on its target falls under the threshold.
+    assert any(p < q for p, q in pairs)
+    # A run's loss reward is a dev loss of order 1; the penalty, when it fires, is -10.
+    assert min(plain.returns["uniform"]) > -5

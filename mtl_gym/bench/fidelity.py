@@ -58,8 +58,8 @@ AGENT_POLICIES = {"agent": "softmax", "agent:greedy": "greedy"}
 @dataclasses.dataclass
 class FastRuns:
     """Per method, one entry per seed: test score x100 under the objective, the agent's reward at the
-    run's end (minus the objective's loss over the whole dev split), the env's reward (no reference,
-    so no penalty) averaged over the run's decisions (what an agent that looks to the run's end maximises) and the task shares."""
+    run's end (minus the objective's loss over the whole dev split), the env's reward (the agent's,
+    penalty included) averaged over the run's decisions (what an agent that looks to the run's end maximises) and the task shares."""
 
     scores: dict[str, list[float]]
     rewards: dict[str, list[float]]
@@ -80,15 +80,17 @@ def fast_runs(
     seeds: list[int],
     features: dict | None = None,
     agent_path: Path | None = None,
+    env: dict | None = None,
 ) -> FastRuns:
     """Each static method, and the agent at ``agent_path`` (:data:`AGENT_POLICIES`), run on the fast
-    env for the folder's budget on each seed."""
+    env for the folder's budget on each seed: the env the folder's agents train on (its penalty
+    included), with ``env``'s EnvConfig fields over it."""
     config = HeadroomConfig.of(json.loads((folder / "config.json").read_text()))
     settings = agent_settings(config)
     if not settings["fast"]:
         raise ValueError(f"{folder}: the fast env holds classification suites only")
     training = TrainAgentConfig.of(
-        {**settings, "env": {**settings["env"], "reference": None}, "features": features or {}}
+        {**settings, "env": {**settings["env"], **(env or {})}, "features": features or {}}
     )
     suite = load_suite(config.suite, config.data_dir, **config.suite_options)
     env_config = training.env_config()
@@ -151,10 +153,15 @@ def fast_runs(
 
 
 def fidelity(
-    folder: Path, fast_seeds: int | None = None, features: dict | None = None, agent: bool = False
+    folder: Path,
+    fast_seeds: int | None = None,
+    features: dict | None = None,
+    agent: bool = False,
+    env: dict | None = None,
 ) -> dict:
     """The report of one folder (module docstring); with ``agent``, its QLS agent
-    (``FOLDER/agents/qls/agent.zip``, trained by ``headroom_capture``) deployed on the fast env too."""
+    (``FOLDER/agents/qls/agent.zip``, trained by ``headroom_capture``) deployed on the fast env too;
+    ``env``: EnvConfig fields over the agents' training env (:func:`fast_runs`)."""
     config = HeadroomConfig.of(json.loads((folder / "config.json").read_text()))
     report = json.loads((folder / "headroom.json").read_text())
     names = load_suite(config.suite, config.data_dir, **config.suite_options).names
@@ -173,7 +180,9 @@ def fidelity(
     if agent_path is not None and not agent_path.is_file():
         raise FileNotFoundError(f"{folder}: no agent at {agent_path} (benchmarks.headroom_capture trains it)")
     start = time.perf_counter()
-    fast = fast_runs(folder, methods, list(range(fast_seeds)) if fast_seeds else seeds, features, agent_path)
+    fast = fast_runs(
+        folder, methods, list(range(fast_seeds)) if fast_seeds else seeds, features, agent_path, env
+    )
 
     def best(scores: dict[str, list[float]]) -> str:
         return max(methods, key=lambda m: statistics.fmean(scores[m]))

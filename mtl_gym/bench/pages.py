@@ -535,8 +535,9 @@ def _fidelity(data: dict, link: str) -> str:
     lines = [
         "The full env's best static mixture against uniform on each env, paired by seed: on the full "
         "env (the headroom folder, test points), and on the fast env (test points, and the agent's "
-        "reward at the run's end: minus the objective's dev loss; and the env's reward, without the "
-        "penalty, averaged over the run: what an agent looking to the run's end maximises); Spearman's rho ranks every static "
+        "reward at the run's end: minus the objective's dev loss; and the env's reward averaged over the "
+        "run, the agents' reward with its penalty unless the row sets reference None: what an agent "
+        "looking to the run's end maximises); Spearman's rho ranks every static "
         "schedule of the folder on both envs.",
         "",
         "| fast env | suite | full env: static headroom | fast env: same mixture, test | test rho "
@@ -545,7 +546,7 @@ def _fidelity(data: dict, link: str) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for block in data["fidelity"]:
-        setting = ", ".join(f"{k} {v}" for k, v in block["features"].items()) or "default"
+        setting = ", ".join(f"{k} {v}" for k, v in {**block["features"], **block["env"]}.items()) or "default"
         for row in block["folders"]:
             lines.append(
                 f"| {setting} | `{row['suite']}` @{row['budget']} (`{row['objective']}`) | "
