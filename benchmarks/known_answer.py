@@ -76,7 +76,8 @@ def main() -> None:
         "--agent-config",
         type=json.loads,
         default={},
-        help="TrainAgentConfig fields over the defaults of the two scheduling checks, as JSON, "
+        help="TrainAgentConfig fields over the defaults of the two scheduling checks (an env is merged "
+        "into each check's), as JSON, "
         'e.g. \'{"reward_baseline": "uniform"}\' (the bandit check is QLS\'s defaults alone)',
     )
     parser.add_argument(

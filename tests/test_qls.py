@@ -15,6 +15,7 @@ from mtl_gym.agents.common.known_answer import (
     IMBALANCED_ANSWER,
     SCORED_STATES,
     MaskedContextualBandit,
+    imbalanced_training,
     noise_share,
     noise_training,
     optimal_states,
@@ -280,6 +281,16 @@ def test_gives_a_pure_noise_task_at_most_a_tenth_of_the_budget(tmp_path):
     train_agent(noise_training(seed=0), tmp_path, progress_bar=False)
     assert noise_share(tmp_path / "agent.zip") <= 0.10
     assert noise_share(tmp_path / "agent.zip", {"policy": "greedy"}) <= 0.10
+
+
+def test_known_answer_settings_merge_their_env_into_the_checks():
+    """``--agent-config '{"env": {...}}'`` adds to a check's env: the noise check keeps its target
+    objective and budget, the imbalanced check its budget."""
+    noise = noise_training(0, env={"reference": None}).env_config()
+    assert (noise.objective, noise.episode_steps, noise.reference) == ("target:target", 200, None)
+    imbalanced = imbalanced_training(0, env={"reference": None, "refresh_every": 50}).env_config()
+    assert (imbalanced.episode_steps, imbalanced.reference, imbalanced.refresh_every) == (600, None, 50)
+    assert imbalanced_training(0).env_config().reference == "auto"
 
 
 def test_share_distance_is_the_l1_distance_of_two_mixtures():
