@@ -36,8 +36,7 @@ def agent_for(algorithm: str, config: HeadroomConfig, folder: Path, timesteps: i
     path = folder / "agents" / algorithm
     if not (path / "agent.zip").is_file():
         settings = agent_settings(config, algorithm, timesteps, AGENT_SEED)
-        env = {**settings["env"], **options.get("env", {})}
-        train_agent(TrainAgentConfig.of({**settings, **options, "env": env}), path, progress_bar=False)
+        train_agent(TrainAgentConfig.over(settings, options), path, progress_bar=False)
     return str(path / "agent.zip")
 
 

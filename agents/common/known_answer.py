@@ -93,17 +93,16 @@ NOISE_BUDGET = 200
 def noise_training(seed: int, timesteps: int = 20_000, **settings: Any) -> TrainAgentConfig:
     """The agent of the noise check: trained on the suite's fast env at the agent defaults;
     ``settings`` are TrainAgentConfig fields over them (an ``env`` is merged into the check's)."""
-    env = {**NOISY_ENV, "episode_steps": NOISE_BUDGET, **settings.pop("env", {})}
-    return TrainAgentConfig.of(
+    return TrainAgentConfig.over(
         {
             "suite": NOISY_SUITE,
             "model": NOISY_MODEL,
-            "env": env,
+            "env": {**NOISY_ENV, "episode_steps": NOISE_BUDGET},
             "timesteps": timesteps,
             "fast": True,
             "seed": seed,
-            **settings,
-        }
+        },
+        settings,
     )
 
 
@@ -163,19 +162,18 @@ the budget and toys, 24 examples, the least."""
 def imbalanced_training(seed: int, timesteps: int = 50_000, **settings: Any) -> TrainAgentConfig:
     """The agent of the imbalanced check: trained on the suite's fast env at the agent defaults, as
     ``benchmarks.headroom_capture`` trains it; ``settings`` as for :func:`noise_training`."""
-    env = {"episode_steps": IMBALANCED_BUDGET, **settings.pop("env", {})}
-    return TrainAgentConfig.of(
+    return TrainAgentConfig.over(
         {
             "suite": IMBALANCED_SUITE,
             "suite_options": IMBALANCED_OPTIONS,
             "model": IMBALANCED_MODEL,
             "trainer": {"lr": IMBALANCED_LR},
-            "env": env,
+            "env": {"episode_steps": IMBALANCED_BUDGET},
             "timesteps": timesteps,
             "fast": True,
             "seed": seed,
-            **settings,
-        }
+        },
+        settings,
     )
 
 

@@ -160,6 +160,14 @@ class TrainAgentConfig(Settings):
         if self.reward_baseline and not self.fast:
             raise ValueError("TrainAgentConfig.reward_baseline needs the fast env (fast=True)")
 
+    @classmethod
+    def over(cls, base: dict, overrides: dict) -> TrainAgentConfig:
+        """The config of ``base``'s fields with ``overrides``' over them; an ``env`` in ``overrides``
+        adds to ``base``'s env a key at a time instead of replacing it, so that overriding one env
+        setting keeps the caller's objective and episode length."""
+        env = {**base.get("env", {}), **overrides.get("env", {})}
+        return cls.of({**base, **overrides, "env": env})
+
     def evaluation_interval(self) -> int:
         """Decisions between evaluations (0: none): ``eval_every``, or its default (see there)."""
         if self.eval_every is not None:

@@ -119,8 +119,7 @@ class BenchConfig(Settings):
         """How the harness trains an agent (qls, ppo): on this suite and model, episodes as long as the budget."""
         from ..agents.qls import TrainAgentConfig  # here, so that the CLI's parser imports no agents
 
-        options = dict(self.agent_options)
-        return TrainAgentConfig.of(
+        return TrainAgentConfig.over(
             {
                 "suite": self.suite,
                 "data_dir": self.data_dir,
@@ -130,9 +129,9 @@ class BenchConfig(Settings):
                 "seed": self.agent_seed,
                 "algorithm": algorithm,
                 "device": self.device,
-                **options,
-                "env": {**self.env, "episode_steps": self.budget, **options.get("env", {})},
-            }
+                "env": {**self.env, "episode_steps": self.budget},
+            },
+            dict(self.agent_options),
         )
 
     def setup(self) -> dict:

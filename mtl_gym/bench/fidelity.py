@@ -89,9 +89,7 @@ def fast_runs(
     settings = agent_settings(config)
     if not settings["fast"]:
         raise ValueError(f"{folder}: the fast env holds classification suites only")
-    training = TrainAgentConfig.of(
-        {**settings, "env": {**settings["env"], **(env or {})}, "features": features or {}}
-    )
+    training = TrainAgentConfig.over({**settings, "features": features or {}}, {"env": env or {}})
     suite = load_suite(config.suite, config.data_dir, **config.suite_options)
     env_config = training.env_config()
     if agent_path is not None:
