@@ -72,6 +72,7 @@ CONFIGS = {
         "reference": "auto",
         "reference_budget": 20,
         "penalty_threshold": 1.0,
+        "penalty_from": 0.4,
     },
     "hard-reward": {"episode_steps": 25, "refresh_every": 4, "reward_set": "hard"},
     "normalized": {

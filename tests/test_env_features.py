@@ -57,6 +57,25 @@ def test_penalty_fires_exactly_when_mean_accuracy_falls_under_95_percent_of_refe
         assert penalised == (-10.0 if fires else pytest.approx(reward))
 
 
+def test_penalty_is_judged_only_from_penalty_from_of_the_episode(small_suite):
+    """A reference no model reaches: every step is under it, and the penalty replaces the reward
+    from step ceil(0.5 x 6 x 2) = 6 of training on, the loss reward before."""
+    free = make_env(small_suite, episode_steps=6, steps_per_action=2)
+    judged = make_env(small_suite, episode_steps=6, steps_per_action=2, reference=(2.0, 2.0, 2.0), penalty_from=0.5)
+    free.reset(seed=0)
+    judged.reset(seed=0)
+    for decision in range(6):
+        expected = free.step(decision % 3)[1]
+        reward = judged.step(decision % 3)[1]
+        assert reward == (-10.0 if 2 * (decision + 1) >= 6 else pytest.approx(expected))
+
+
+@pytest.mark.parametrize("value", (-0.1, 1.0))
+def test_penalty_from_outside_zero_to_one_is_refused(value):
+    with pytest.raises(ValueError, match="penalty_from"):
+        EnvConfig(penalty_from=value)
+
+
 # -- reward ------------------------------------------------------------------------------------
 
 

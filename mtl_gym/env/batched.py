@@ -656,7 +656,8 @@ class BatchedMTLEnv(VectorEnv):
                 below = below_reference(
                     self.dev_accuracy[alive], self.reference, self.config.penalty_threshold, self.objective
                 )
-                reward = np.where(below, float(self.config.penalty), reward)
+                judged = self.config.penalty_judged(self.steps[alive])
+                reward = np.where(below & judged, float(self.config.penalty), reward)
             rewards[alive] = reward if self.config.observe else 0.0
             self.previous_loss[alive] = total
             truncated[alive] = self.steps[alive] >= self.config.episode_steps * self.config.steps_per_action

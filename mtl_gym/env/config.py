@@ -54,6 +54,11 @@ class EnvConfig(Settings):
     """Reward when mean accuracy falls under penalty_threshold x the mean single-task reference (QLS §4.3)."""
     penalty_threshold: float = 0.95
     """Fraction of the single-task reference accuracy below which the penalty applies."""
+    penalty_from: float = 0.0
+    """Fraction of the episode's training steps after which the penalty is judged (0: every step, the
+    paper's). The reference is an accuracy reached with a fair share of the whole episode
+    (``reference_budget="episode"``); judged earlier, the penalty rewards how fast the objective's
+    accuracy rises rather than where it ends."""
     reference: tuple[float, ...] | str | None = None
     """Single-task dev accuracies per task, ``"auto"`` to compute (and cache) them by training each task
     alone, or None for no penalty."""
@@ -134,6 +139,8 @@ class EnvConfig(Settings):
             raise ValueError(
                 f"EnvConfig.observe_tasks must be at least 1 (or None for every task), got {self.observe_tasks}"
             )
+        if not 0.0 <= self.penalty_from < 1.0:
+            raise ValueError(f"EnvConfig.penalty_from must be in [0, 1), got {self.penalty_from}")
         if isinstance(self.reference_budget, str) and self.reference_budget != "episode":
             raise ValueError(
                 f"EnvConfig.reference_budget must be a number of minibatches or 'episode', got {self.reference_budget!r}"
@@ -161,6 +168,11 @@ class EnvConfig(Settings):
         object.__setattr__(self, "features", features)
         if isinstance(self.reference, list):
             object.__setattr__(self, "reference", tuple(self.reference))
+
+    def penalty_judged(self, steps):
+        """Whether the penalty is judged after ``steps`` training steps (one answer per run when
+        ``steps`` is an array): from ``penalty_from`` of the episode on."""
+        return steps >= self.penalty_from * self.episode_steps * self.steps_per_action
 
     @property
     def probe_every(self) -> int:

@@ -324,8 +324,12 @@ class MTLSchedulingEnv(gym.Env):
             self.config.reward, self._metrics["loss"], self._reset_losses, self._previous_loss, self.objective
         )
         self._previous_loss = float(total)
-        if self.reference is not None and below_reference(
-            self._metrics["accuracy"], self.reference, self.config.penalty_threshold, self.objective
+        if (
+            self.reference is not None
+            and self.config.penalty_judged(self.steps)
+            and below_reference(
+                self._metrics["accuracy"], self.reference, self.config.penalty_threshold, self.objective
+            )
         ):
             return float(self.config.penalty)
         return float(reward)
