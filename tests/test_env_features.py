@@ -61,7 +61,9 @@ def test_penalty_is_judged_only_from_penalty_from_of_the_episode(small_suite):
     """A reference no model reaches: every step is under it, and the penalty replaces the reward
     from step ceil(0.5 x 6 x 2) = 6 of training on, the loss reward before."""
     free = make_env(small_suite, episode_steps=6, steps_per_action=2)
-    judged = make_env(small_suite, episode_steps=6, steps_per_action=2, reference=(2.0, 2.0, 2.0), penalty_from=0.5)
+    judged = make_env(
+        small_suite, episode_steps=6, steps_per_action=2, reference=(2.0, 2.0, 2.0), penalty_from=0.5
+    )
     free.reset(seed=0)
     judged.reset(seed=0)
     for decision in range(6):
