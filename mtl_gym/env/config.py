@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from ..objective import Objective
 from ..spec import Settings
 from .observation import FEATURE_GROUPS
@@ -169,7 +171,7 @@ class EnvConfig(Settings):
         if isinstance(self.reference, list):
             object.__setattr__(self, "reference", tuple(self.reference))
 
-    def penalty_judged(self, steps):
+    def penalty_judged(self, steps: int | np.ndarray) -> bool | np.ndarray:
         """Whether the penalty is judged after ``steps`` training steps (one answer per run when
         ``steps`` is an array): from ``penalty_from`` of the episode on."""
         return steps >= self.penalty_from * self.episode_steps * self.steps_per_action
