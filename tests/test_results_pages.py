@@ -15,7 +15,7 @@ import pytest
 
 from mtl_gym.bench.config import BenchConfig
 from mtl_gym.bench.headroom import HeadroomConfig
-from mtl_gym.bench.pages import bench_command, tables_in, update_tables
+from mtl_gym.bench.pages import bench_command, render_table, tables_in, update_tables
 from mtl_gym.cli import build_parser, main
 from mtl_gym.cli.headroom import config_from_args as headroom_from_args
 from mtl_gym.cli.report import headroom_command
@@ -27,6 +27,7 @@ GENERATED = [
     ROOT / "docs" / "results" / "headroom.md",
     ROOT / "docs" / "results" / "index.md",
     ROOT / "docs" / "results" / "learned-schedulers.md",
+    ROOT / "docs" / "agents.md",
 ]
 
 
@@ -38,10 +39,12 @@ def test_readme_and_pages_tables_match_their_data():
         ("data/deployment.json", "capture-summary"),
         ("data/horizon.json", "capture-summary"),
         ("data/no_headroom.json", "capture-summary"),
+        ("data/heldout.json", "capture-summary"),
         ("data/fast_fidelity.json", "fidelity"),
         ("data/fast_fidelity_agents.json", "fidelity-agents"),
         ("data/amortised.json", "capture"),
     ]
+    assert tables_in(ROOT / "docs" / "agents.md") == [("results/data/known_answer.json", "known-answer")]
     stale = update_tables(GENERATED, check=True)
     assert stale == [], f"regenerate with: mtl-gym report --readme {' '.join(map(str, stale))}"
 
@@ -91,6 +94,25 @@ def test_a_changed_data_file_changes_the_table(copied):
     data_path.write_text(json.dumps(data))
     assert update_tables([copied]) == [copied]
     assert "+4.4 [+2.8, +5.9]" in copied.read_text()
+
+
+def test_the_known_answer_table_marks_a_missed_goal():
+    """Each check's result carries its per-seed values; a result that misses its goal is bold."""
+    data = json.loads((ROOT / "docs" / "results" / "data" / "known_answer.json").read_text(encoding="utf-8"))
+    data.update(
+        bandit_optimal_states=2,
+        bandit_per_seed={"0": 3, "1": 2, "2": 3},
+        imbalanced_distance=0.9,
+        imbalanced_per_seed={"0": {"distance": 0.9}, "1": {"distance": 0.3}, "2": {"distance": 0.2}},
+    )
+    table = render_table(data, "known-answer", ROOT / "docs", ROOT / "docs" / "results" / "data" / "k.json")
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "check" not in line]
+    assert len(rows) == 4
+    assert "**2 of 3 (per seed 3, 2, 3)** (goal missed)" in rows[0]
+    assert "**0.90 (per seed 0.90, 0.30, 0.20)** (goal missed) | below uniform's 0.64 |" in rows[3]
+    assert "goal missed" not in rows[1] + rows[2]
+    with pytest.raises(ValueError, match="holds no bandit_optimal_states"):
+        render_table({"capture": []}, "known-answer", ROOT / "docs", ROOT / "x.json")
 
 
 def test_bad_markers_fail_naming_the_file(tmp_path):

@@ -463,6 +463,12 @@ def _bench_tables(data: dict, link: str, summary: bool) -> str:
     return "\n\n".join(parts)
 
 
+def _captured(block: dict, row: dict) -> float | None:
+    """A method's captured fraction of the static headroom, or None where that headroom is not
+    resolved (a fraction of a headroom that may be 0 means nothing)."""
+    return row["captured"] if block["static_headroom"]["resolved"] else None
+
+
 def _capture(data: dict, link: str) -> str:
     parts = []
     for block in data["capture"]:
@@ -476,7 +482,7 @@ def _capture(data: dict, link: str) -> str:
             "|---|---|---|---|---|",
         ]
         for method, row in block["methods"].items():
-            captured = "–" if row["captured"] is None else f"{100 * row['captured']:.0f}%"
+            captured = "–" if _captured(block, row) is None else f"{100 * row['captured']:.0f}%"
             lines.append(
                 f"| `{method}` | {row['test']:.1f} | {ci_cell(row['paired'])} | {captured} | "
                 f"{row['smallest_share']:.2f}–{row['largest_share']:.2f} |"
@@ -503,7 +509,7 @@ def _capture_summary(data: dict, link: str) -> str:
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for block in blocks:
         for method, row in block["methods"].items():
-            captured = "" if row["captured"] is None else f", {100 * row['captured']:.0f}%"
+            captured = "" if _captured(block, row) is None else f", {100 * row['captured']:.0f}%"
             cells.setdefault((block["deployment"], method), {})[block["suite"]] = (
                 ci_cell(row["paired"]) + captured + f", largest share {row['largest_share']:.2f}"
             )
@@ -585,6 +591,62 @@ def _fidelity_agents(data: dict, link: str) -> str:
     return "\n".join(lines) + _commands_footer([b["command"] for b in data["fidelity"]], data, link)
 
 
+def _known_answer(data: dict, link: str) -> str:
+    """``benchmarks.known_answer`` output: each check against its goal, with the per-seed values."""
+
+    def per_seed(values: dict, spec: str) -> str:
+        return ", ".join(format(value, spec) for value in values.values())
+
+    def marked(text: str, met: bool) -> str:
+        return text if met else f"**{text}** (goal missed)"
+
+    seeds = "-".join(str(seed) for seed in (data["seeds"][0], data["seeds"][-1]))
+    noise = {seed: entry["default"] for seed, entry in data["noise_per_seed"].items()}
+    greedy = {seed: entry["greedy"] for seed, entry in data["noise_per_seed"].items()}
+    distances = {seed: entry["distance"] for seed, entry in data["imbalanced_per_seed"].items()}
+    answer = ", ".join(f"{task} {share:.2f}" for task, share in data["imbalanced_answer"].items())
+    rows = [
+        (
+            f"contextual bandit (4 states, action 0 masked, gamma 0.99, 4,000 steps): optimal states, "
+            f"min over seeds {seeds}",
+            marked(
+                f"{data['bandit_optimal_states']} of 3 (per seed {per_seed(data['bandit_per_seed'], 'd')})",
+                data["bandit_optimal_states"] == 3,
+            ),
+            "3",
+        ),
+        (
+            f"target + pure-noise suite (`synthetic-target-noise`, {data['timesteps']:,} fast-env decisions, "
+            "deployed for 200 minibatches): the noise task's share at the default softmax, max over seeds",
+            marked(
+                f"{data['noise_share']:.3f} (per seed {per_seed(noise, '.3f')})", data["noise_share"] <= 0.10
+            ),
+            "at most 0.10",
+        ),
+        (
+            "the same, greedy",
+            marked(
+                f"{data['noise_share_greedy']:.3f} (per seed {per_seed(greedy, '.3f')})",
+                data["noise_share_greedy"] <= 0.10,
+            ),
+            "at most 0.10",
+        ),
+        (
+            f"imbalanced suite (`synthetic-imbalanced`, {data['imbalanced_timesteps']:,} fast-env decisions, "
+            "deployed by default for 600 minibatches on 3 seeds): L1 distance of the task shares from the "
+            f"best static mixture of `headroom` ({answer}), max over seeds",
+            marked(
+                f"{data['imbalanced_distance']:.2f} (per seed {per_seed(distances, '.2f')})",
+                data["imbalanced_distance"] < data["uniform_distance"],
+            ),
+            f"below uniform's {data['uniform_distance']:.2f}",
+        ),
+    ]
+    lines = ["| check | result | goal |", "|---|---|---|"]
+    lines += [f"| {check} | {result} | {goal} |" for check, result, goal in rows]
+    return "\n".join(lines) + _commands_footer([data["command"]], data, link)
+
+
 TABLES = {
     "headroom": _headroom_full,
     "headroom-summary": _headroom_summary,
@@ -594,6 +656,7 @@ TABLES = {
     "capture-summary": _capture_summary,
     "fidelity": _fidelity,
     "fidelity-agents": _fidelity_agents,
+    "known-answer": _known_answer,
 }
 """The tables a marker may name: ``headroom`` (every column of the headroom table),
 ``headroom-summary`` (suite, objective, budget, uniform, the two headrooms; with the command and a
@@ -603,7 +666,9 @@ outputs: each method's paired difference, captured fraction of the static headro
 and ``capture-summary`` (the same outputs, labelled by their ``deployment``, as one row per
 deployment and method with a column per suite) and ``fidelity`` (``benchmarks.fast_fidelity``
 outputs: how the fast env ranks a headroom folder's static schedules against the full env) and
-``fidelity-agents`` (its ``--agents`` outputs: each folder's agent deployed on the fast env)."""
+``fidelity-agents`` (its ``--agents`` outputs: each folder's agent deployed on the fast env) and
+``known-answer`` (``benchmarks.known_answer --json``: each check, its per-seed values and its goal,
+a missed goal in bold)."""
 
 
 def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) -> str:
@@ -611,7 +676,12 @@ def render_table(data: dict, table: str, markdown_dir: Path, data_path: Path) ->
     Markdown file's folder ``markdown_dir``."""
     if table not in TABLES:
         raise ValueError(f"unknown results table {table!r}; known: {', '.join(TABLES)}")
-    needs = next((kind for kind in ("headroom", "capture", "fidelity") if table.startswith(kind)), "bench")
+    prefixes = ("headroom", "capture", "fidelity")
+    needs = (
+        "bandit_optimal_states"
+        if table == "known-answer"
+        else next((kind for kind in prefixes if table.startswith(kind)), "bench")
+    )
     if needs not in data:
         raise ValueError(f"{data_path} holds no {needs} results for the table {table!r}")
     page = (data_path.parent / data.get("page", "")).resolve()
