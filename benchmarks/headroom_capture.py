@@ -9,8 +9,9 @@ runs seed by seed.
 suite's fast env (batched, cached features; the full env for tagging suites; seed 1000, away from
 the evaluation seeds) under the folder's objective; on the fast env QLS keeps the agent of its best
 dev evaluation (``TrainAgentConfig.eval_every``). Per method: the paired test difference from uniform with its bootstrap 95% CI, the fraction of the
-static headroom it captures (difference / static headroom), and its largest and smallest task
-share. The runs are trials of the folder (``FOLDER/trials``), so a rerun only trains what is new.
+static headroom it captures (difference / static headroom), its paired difference from the
+folder's best static mixture (``vs_static``: above 0, a schedule no mixture of the search matched),
+and its largest and smallest task share. The runs are trials of the folder (``FOLDER/trials``), so a rerun only trains what is new.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main() -> None:
     objective = bind_objective(config.resolved_objective, suite.names)
     seeds = report["seeds"]
     uniform = report["uniform"]["test_per_seed"]
+    best_static = report["best_static"]["test_per_seed"]
     static = report["static_headroom"]["mean"]
     rows = {}
     for method in args.methods.split(","):
@@ -85,6 +87,7 @@ def main() -> None:
             "test": round(statistics.fmean(scores), 2),
             "paired": difference,
             "captured": round(difference["mean"] / static, 2) if static > 0 else None,
+            "vs_static": headroom(scores, best_static),
             "largest_share": round(max(shares), 3),
             "smallest_share": round(min(shares), 3),
         }
@@ -98,7 +101,8 @@ def main() -> None:
         paired = row["paired"]
         print(
             f"{method:<32} {row['test']:6.1f}  {paired['mean']:+.1f} [{paired['ci_low']:+.1f}, "
-            f"{paired['ci_high']:+.1f}]  captured {row['captured']}  shares {row['smallest_share']}-{row['largest_share']}"
+            f"{paired['ci_high']:+.1f}]  captured {row['captured']}  vs best static {row['vs_static']['mean']:+.1f}  "
+            f"shares {row['smallest_share']}-{row['largest_share']}"
         )
 
 

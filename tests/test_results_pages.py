@@ -115,6 +115,32 @@ def test_the_known_answer_table_marks_a_missed_goal():
         render_table({"capture": []}, "known-answer", ROOT / "docs", ROOT / "x.json")
 
 
+def test_the_capture_summary_shows_what_each_row_measured():
+    """A captured fraction only where the static headroom is resolved; the difference from the best
+    static mixture only where a row has it."""
+    cell = {"mean": 1.0, "ci_low": 0.5, "ci_high": 1.5, "resolved": True}
+    row = {"paired": cell, "captured": 0.5, "largest_share": 0.6, "smallest_share": 0.1}
+
+    def block(suite: str, resolved: bool, deployment: str, **extra) -> dict:
+        static = {"mean": 2.0, "ci_low": 1.0 if resolved else -1.0, "ci_high": 3.0, "resolved": resolved}
+        return {"suite": suite, "objective": "mean", "budget": 300, "static_headroom": static,
+                "methods": {"qls": {**row, **extra}}, "deployment": deployment, "command": "c"}  # fmt: skip
+
+    data = {
+        "title": "T",
+        "capture": [
+            block("a", True, "first", vs_static={**cell, "mean": -0.4, "ci_low": -0.9, "resolved": False}),
+            block("b", False, "first"),
+            block("a", True, "second"),
+        ],
+    }
+    table = render_table(data, "capture-summary", ROOT, ROOT / "data.json").splitlines()
+    first, second = (line for line in table if line.startswith(("| first", "| second")))
+    assert "| +1.0 [+0.5, +1.5], 50%, largest share 0.60; vs best static -0.4 [-0.9, +1.5] (n.s.) |" in first
+    assert "| +1.0 [+0.5, +1.5], largest share 0.60 |" in first  # suite b: headroom not resolved
+    assert second.endswith("| +1.0 [+0.5, +1.5], 50%, largest share 0.60 | – |")
+
+
 def test_bad_markers_fail_naming_the_file(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("<!-- results-table:begin data/none.json headroom -->\n")

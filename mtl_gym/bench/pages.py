@@ -501,7 +501,8 @@ def _commands_footer(commands: list[str], data: dict, link: str) -> str:
 
 
 def _capture_summary(data: dict, link: str) -> str:
-    """One row per deployment (a block's ``deployment`` label) and method, one column per suite."""
+    """One row per deployment (a block's ``deployment`` label) and method, one column per suite; a
+    row that has it also gives its paired difference from the best static mixture (``vs_static``)."""
     blocks = data["capture"]
     suites: dict[str, dict] = {}  # each suite's first block gives its column header
     for block in blocks:
@@ -510,16 +511,21 @@ def _capture_summary(data: dict, link: str) -> str:
     for block in blocks:
         for method, row in block["methods"].items():
             captured = "" if _captured(block, row) is None else f", {100 * row['captured']:.0f}%"
+            over_static = f"; vs best static {ci_cell(row['vs_static'])}" if "vs_static" in row else ""
             cells.setdefault((block["deployment"], method), {})[block["suite"]] = (
-                ci_cell(row["paired"]) + captured + f", largest share {row['largest_share']:.2f}"
+                ci_cell(row["paired"])
+                + captured
+                + f", largest share {row['largest_share']:.2f}"
+                + over_static
             )
     header = ["agents and deployment", "method"] + [
         f"`{name}` @{b['budget']} (static {ci_cell(b['static_headroom'])})" for name, b in suites.items()
     ]
     lines = [
         "Paired test difference from uniform in points [bootstrap 95% CI], the fraction of the "
-        "static headroom captured and the largest task share, by suite (objective and seeds of each "
-        "suite's headroom folder).",
+        "static headroom captured (where that headroom is resolved) and the largest task share, by suite "
+        "(objective and seeds of each suite's headroom folder); where measured, the paired difference "
+        "from the folder's best static mixture.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
