@@ -8,10 +8,11 @@ runs seed by seed.
 ``qls``/``ppo`` and ``qls:...``/``ppo:...`` deploy one agent of that algorithm trained first on the
 suite's fast env (batched, cached features; the full env for tagging suites; seed 1000, away from
 the evaluation seeds) under the folder's objective; on the fast env QLS keeps the agent of its best
-dev evaluation (``TrainAgentConfig.eval_every``). Per method: the paired test difference from uniform with its bootstrap 95% CI, the fraction of the
-static headroom it captures (difference / static headroom), its paired difference from the
-folder's best static mixture (``vs_static``: above 0, a schedule no mixture of the search matched),
-and its largest and smallest task share. The runs are trials of the folder (``FOLDER/trials``), so a rerun only trains what is new.
+dev evaluation (``TrainAgentConfig.eval_every``). Per method: the paired test difference from
+uniform with its bootstrap 95% CI, the fraction of the static headroom it captures (difference /
+static headroom), its paired difference from the folder's best static mixture (``vs_static``: above
+0, a schedule no mixture of the search matched), and its largest and smallest task share. The runs
+are trials of the folder (``FOLDER/trials``), so a rerun only trains what is new.
 """
 
 from __future__ import annotations
