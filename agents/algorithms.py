@@ -14,7 +14,7 @@ env and which scheduler deploys it (``mtl-gym run --method NAME --agent agent.zi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sb3_contrib import MaskablePPO
@@ -36,6 +36,9 @@ class Algorithm:
     """The method (a Configurable of kind agent) that deploys a trained one: ``scheduler(agent)``."""
     cls: type[BaseAlgorithm]
     """The SB3 class whose saved agents ``load_agent`` rebuilds."""
+    fast_env_features: dict = field(default_factory=dict)
+    """FeatureConfig fields of the fast env this algorithm trains on unless ``features`` sets them:
+    each algorithm's by measurement (docs/agents.md)."""
 
 
 def constructor_kwargs(config: Any) -> dict[str, Any]:
@@ -68,7 +71,9 @@ def _ppo(config: Any, env: Any) -> BaseAlgorithm:
 
 ALGORITHMS: dict[str, Algorithm] = {
     "qls": Algorithm("qls", _qls, QLSScheduler, QLS),
-    "ppo": Algorithm("ppo", _ppo, PPOScheduler, MaskablePPO),
+    # PPO keeps the 1,200-minibatch encoder: with QLS's 50 its deterministic agents collapsed onto one
+    # task on three of four headroom suites (-28 to -36 points; docs/agents.md, "A second agent: PPO").
+    "ppo": Algorithm("ppo", _ppo, PPOScheduler, MaskablePPO, {"encoder_budget": 1200}),
 }
 
 

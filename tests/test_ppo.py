@@ -18,6 +18,7 @@ from mtl_gym.agents.qls import TrainAgentConfig, train_agent
 from mtl_gym.bench.bench import run_bench
 from mtl_gym.bench.config import BenchConfig
 from mtl_gym.cli import main
+from mtl_gym.env.features import FeatureConfig
 from mtl_gym.methods import METHODS, run_method
 from mtl_gym.models import ModelConfig
 
@@ -178,3 +179,15 @@ def test_bench_trains_one_agent_per_agent_method(tmp_path):
         )
     with pytest.raises(ValueError, match="transfer trains QLS agents only"):
         run_bench(replace(config, transfer=["books"]), tmp_path / "t", progress=False)
+
+
+def test_each_algorithm_trains_on_its_own_fast_env_encoder_unless_told():
+    """PPO keeps the 1,200-minibatch encoder, QLS takes FeatureConfig's 50; ``features`` overrides both."""
+
+    def features(algorithm: str, **given) -> dict:
+        return TrainAgentConfig(algorithm=algorithm, fast=True, features=given).fast_env_features()
+
+    assert features("ppo") == {"encoder_budget": 1200}
+    assert features("qls") == {} and FeatureConfig().encoder_budget == 50
+    assert features("ppo", encoder_budget=50, seed=3) == {"encoder_budget": 50, "seed": 3}
+    assert features("qls", hidden_dim=8) == {"hidden_dim": 8}

@@ -40,6 +40,7 @@ def test_readme_and_pages_tables_match_their_data():
         ("data/horizon.json", "capture-summary"),
         ("data/no_headroom.json", "capture-summary"),
         ("data/heldout.json", "capture-summary"),
+        ("data/ppo_encoder.json", "capture-summary"),
         ("data/fast_fidelity.json", "fidelity"),
         ("data/fast_fidelity_agents.json", "fidelity-agents"),
         ("data/amortised.json", "capture"),

@@ -19,7 +19,7 @@ from mtl_gym.io import atomic_write_json
 from mtl_gym.spec import Settings
 from mtl_gym.training import RunResult, check_device
 
-from ..algorithms import build_agent
+from ..algorithms import algorithm, build_agent
 from ..common.batched import BatchedVecEnv
 from ..common.callbacks import ProgressBar
 from ..common.contract import CONFIG_FILE, agent_env_config, observation_settings
@@ -129,7 +129,8 @@ class TrainAgentConfig(Settings):
     num_envs: int = 64
     """Runs the fast env steps at once (each is one decision per step)."""
     features: dict = field(default_factory=dict)
-    """FeatureConfig fields of the fast env (encoder_budget, seed, hidden_dim)."""
+    """FeatureConfig fields of the fast env (encoder_budget, seed, hidden_dim), over the algorithm's
+    own (PPO: an encoder budget of 1,200; QLS: FeatureConfig's defaults)."""
     reward_baseline: str | None = None
     """``uniform``: on the fast env the agent learns from the env's reward minus round-robin's mean
     reward at the same decision of an episode (:mod:`~mtl_gym.agents.common.reward_baseline`; 16
@@ -208,6 +209,10 @@ class TrainAgentConfig(Settings):
         full and the fast env."""
         return EnvConfig.of({**AGENT_ENV_DEFAULTS, "objective": suite_objective(self.suite), **self.env})
 
+    def fast_env_features(self) -> dict:
+        """FeatureConfig fields of the fast env: ``features`` over the algorithm's own."""
+        return {**algorithm(self.algorithm).fast_env_features, **self.features}
+
     def make_env(
         self, suite: TaskSuite | None = None
     ) -> MTLSchedulingEnv | BatchedVecEnv | RelativeReward | SuiteSetEnv:
@@ -220,7 +225,7 @@ class TrainAgentConfig(Settings):
                 model=self.model,
                 config=self.env_config(),
                 trainer=self.trainer_settings(),
-                features=self.features,
+                features=self.fast_env_features(),
             )
             env = BatchedVecEnv(num_envs=self.num_envs, **settings)
             if self.reward_baseline == "uniform":
