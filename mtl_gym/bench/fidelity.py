@@ -109,7 +109,7 @@ def fast_runs(
         model=training.model,
         config=env_config,
         trainer=training.trainer_settings(),
-        features=training.features,
+        features=training.fast_env_features(),
         autoreset_mode=AutoresetMode.SAME_STEP,
     )
     observations, _ = env.reset(seed=[seed for _, seed in runs])
